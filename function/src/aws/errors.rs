@@ -1,0 +1,84 @@
+//! SDK errors → `StoreError`: transient or permanent with a reason code. Codes only, never messages.
+
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
+
+use crate::domain::Reason;
+use crate::ports::{ErrorClass, StoreError};
+
+/// Error codes that a retry can cure. TooManyUpdates is not retried by the Rust SDK itself.
+const TRANSIENT: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "TooManyUpdates",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "KMSInternalException",
+    "DependencyTimeoutException",
+    // A concurrent writer created the parameter between our read and our create: re-plan.
+    "ParameterAlreadyExists",
+];
+
+pub(crate) fn classify<E, R>(operation: &'static str, region: &str, err: &SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata,
+    R: HasStatus,
+{
+    let (code, class) = match err {
+        SdkError::TimeoutError(_) => ("Timeout".to_owned(), ErrorClass::Transient),
+        SdkError::DispatchFailure(_) => ("DispatchFailure".to_owned(), ErrorClass::Transient),
+        SdkError::ResponseError(_) => ("ResponseError".to_owned(), ErrorClass::Transient),
+        SdkError::ConstructionFailure(_) => {
+            ("ConstructionFailure".to_owned(), ErrorClass::Permanent(Reason::Validation))
+        }
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or("Unknown").to_owned();
+            let status = service.raw().status_code();
+            let class = if TRANSIENT.contains(&code.as_str()) || status == 429 || status >= 500 {
+                ErrorClass::Transient
+            } else {
+                ErrorClass::Permanent(permanent_reason(&code))
+            };
+            (code, class)
+        }
+        _ => ("Unknown".to_owned(), ErrorClass::Transient),
+    };
+    StoreError { operation, region: region.to_owned(), code, class }
+}
+
+pub(crate) fn code_of<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(s) => s.err().code(),
+        _ => None,
+    }
+}
+
+fn permanent_reason(code: &str) -> Reason {
+    match code {
+        "InvalidKeyId"
+        | "NotFoundException"
+        | "DisabledException"
+        | "KMSInvalidStateException"
+        | "KeyUnavailableException" => Reason::KmsKeyMissing,
+        "ParameterMaxVersionLimitExceeded" => Reason::VersionLimit,
+        "ParameterLimitExceeded" => Reason::ParameterLimit,
+        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" | "UnrecognizedClientException" => {
+            Reason::AccessDenied
+        }
+        "HierarchyTypeMismatchException" | "UnsupportedParameterType" => Reason::TypeChangeNeedsRecreate,
+        _ => Reason::Validation,
+    }
+}
+
+/// The HTTP status of a raw response, whatever the response type.
+pub(crate) trait HasStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HasStatus for aws_smithy_runtime_api::http::Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}

@@ -1,0 +1,111 @@
+//! `KeyResolver` over KMS: finds the target region's key for a SecureString, never copying key ids.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use aws_sdk_kms::types::KeyState;
+use aws_sdk_kms::Client;
+
+use super::errors::classify;
+use crate::domain::{KeyRequest, Reason, TargetKey};
+use crate::ports::{ErrorClass, KeyResolver, StoreError, StoreResult};
+
+/// How long a resolved key is trusted before KMS is asked again.
+const CACHE_TTL: Duration = Duration::from_secs(300);
+
+type Cache = HashMap<(KeyRequest, String), (Instant, TargetKey)>;
+
+pub struct KmsKeys {
+    source_region: String,
+    source: Client,
+    targets: BTreeMap<String, Client>,
+    cache: Mutex<Cache>,
+}
+
+impl KmsKeys {
+    pub fn new(source_region: &str, source: Client, targets: BTreeMap<String, Client>) -> Self {
+        Self { source_region: source_region.to_owned(), source, targets, cache: Mutex::default() }
+    }
+
+    fn cached(&self, key: &(KeyRequest, String)) -> Option<TargetKey> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(key).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, k)| k.clone())
+    }
+
+    /// DescribeKey in the target: the key must exist there and be enabled.
+    async fn describe(&self, region: &str, key_id: &str) -> StoreResult<TargetKey> {
+        let client = self
+            .targets
+            .get(region)
+            .ok_or_else(|| StoreError::permanent("DescribeKey", region, "RegionNotConfigured", Reason::Validation))?;
+        let out = client.describe_key().key_id(key_id).send().await.map_err(|e| {
+            let mut err = classify("DescribeKey", region, &e);
+            if err.class != ErrorClass::Transient && err.reason() != Reason::AccessDenied {
+                err.class = ErrorClass::Permanent(Reason::KmsKeyMissing);
+            }
+            err
+        })?;
+        let meta = out
+            .key_metadata()
+            .ok_or_else(|| StoreError::permanent("DescribeKey", region, "NoKeyMetadata", Reason::KmsKeyMissing))?;
+        if meta.key_state() != Some(&KeyState::Enabled) {
+            let state = meta.key_state().map_or("Unknown", KeyState::as_str);
+            return Err(StoreError::permanent(
+                "DescribeKey",
+                region,
+                format!("KeyState {state}"),
+                Reason::KmsKeyMissing,
+            ));
+        }
+        let mut equivalents = vec![meta.key_id().to_owned()];
+        if let Some(arn) = meta.arn() {
+            equivalents.push(arn.to_owned());
+            if let (Some(alias), Some((prefix, _))) = (key_id.strip_prefix("alias/"), arn.split_once(":key/")) {
+                equivalents.push(format!("{prefix}:alias/{alias}"));
+            }
+        }
+        Ok(TargetKey::Key { write: key_id.to_owned(), equivalents })
+    }
+
+    /// A single-Region key has no counterpart elsewhere: find its customer alias in the source.
+    async fn alias_of(&self, key_id: &str) -> StoreResult<String> {
+        let out = self
+            .source
+            .list_aliases()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| classify("ListAliases", &self.source_region, &e))?;
+        out.aliases()
+            .iter()
+            .filter_map(|a| a.alias_name())
+            .find(|a| !a.starts_with("alias/aws/"))
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                StoreError::permanent("ListAliases", &self.source_region, "NoAliasForKey", Reason::KmsKeyUnmapped)
+            })
+    }
+}
+
+impl KeyResolver for KmsKeys {
+    async fn resolve(&self, request: &KeyRequest, target_region: &str) -> StoreResult<TargetKey> {
+        let cache_key = (request.clone(), target_region.to_owned());
+        if let Some(hit) = self.cached(&cache_key) {
+            return Ok(hit);
+        }
+        let resolved = match request {
+            KeyRequest::Default => TargetKey::Default,
+            KeyRequest::Mapped(k) | KeyRequest::Alias(k) | KeyRequest::MultiRegion(k) => {
+                self.describe(target_region, k).await?
+            }
+            KeyRequest::AliasOf(id) => {
+                let alias = self.alias_of(id).await?;
+                self.describe(target_region, &alias).await?
+            }
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.insert(cache_key, (Instant::now(), resolved.clone()));
+        Ok(resolved)
+    }
+}

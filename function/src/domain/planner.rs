@@ -1,0 +1,183 @@
+//! The planner: (source, replica, rules) → the writes that remove the drift, with a reason.
+//!
+//! Pure: no I/O. The engine reads, calls `plan_write`/`plan_delete`, and executes `Plan::actions`.
+
+use super::keys::TargetKey;
+use super::ownership::{Owner, Ownership, OWNER_TAG};
+use super::parameter::{user_tags, Parameter, ParameterType, Tags, Tier};
+use super::report::{Field, Outcome, Reason};
+
+/// What a replica in one target should be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Desired {
+    /// The source parameter with `key_id` already mapped for the target (`None` = default key).
+    pub parameter: Parameter,
+    pub key: TargetKey,
+    /// The source's user tags plus the ownership tag.
+    pub tags: Tags,
+}
+
+impl Desired {
+    pub fn new(source: &Parameter, source_tags: &Tags, key: TargetKey, owner: &Owner) -> Self {
+        let mut parameter = source.clone();
+        parameter.key_id = key.to_write().map(str::to_owned);
+        let mut tags: Tags = user_tags(source_tags).map(|(k, v)| (k.clone(), v.clone())).collect();
+        tags.insert(OWNER_TAG.to_owned(), owner.tag_value());
+        Self { parameter, key, tags }
+    }
+}
+
+/// A parameter as stored in a region, with its tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub parameter: Parameter,
+    pub tags: Tags,
+}
+
+/// Operator switches that change what the planner may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rules {
+    pub adopt_unmanaged: bool,
+    pub delete_replicas: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// PutParameter. `tags` are sent only on create (PutParameter rejects Tags with Overwrite).
+    Put {
+        parameter: Parameter,
+        overwrite: bool,
+        tags: Tags,
+    },
+    AddTags(Tags),
+    RemoveTags(Vec<String>),
+    Delete,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub outcome: Outcome,
+    pub reason: Option<Reason>,
+    pub changed: Vec<Field>,
+    pub actions: Vec<Action>,
+}
+
+impl Plan {
+    fn nothing(outcome: Outcome, reason: Option<Reason>) -> Self {
+        Self { outcome, reason, changed: Vec::new(), actions: Vec::new() }
+    }
+
+    pub fn skip(reason: Reason) -> Self {
+        Self::nothing(Outcome::Skipped, Some(reason))
+    }
+
+    pub fn fail(reason: Reason) -> Self {
+        Self::nothing(Outcome::Failed, Some(reason))
+    }
+}
+
+/// Plan a replica write: create, update only what drifted, or nothing.
+pub fn plan_write(desired: &Desired, replica: Option<&Stored>, owner: &Owner, rules: &Rules) -> Plan {
+    let Some(replica) = replica else {
+        return Plan {
+            outcome: Outcome::Created,
+            reason: None,
+            changed: Vec::new(),
+            actions: vec![Action::Put {
+                parameter: desired.parameter.clone(),
+                overwrite: false,
+                tags: desired.tags.clone(),
+            }],
+        };
+    };
+    let adopting = match owner.of(&replica.tags) {
+        Ownership::Ours => false,
+        Ownership::Other => return Plan::skip(Reason::OwnedByOtherSource),
+        Ownership::Unmanaged if !rules.adopt_unmanaged => return Plan::skip(Reason::Unmanaged),
+        Ownership::Unmanaged => true,
+    };
+    if let Some(field) = needs_recreate(&desired.parameter, &replica.parameter) {
+        let mut plan = Plan::fail(Reason::TypeChangeNeedsRecreate);
+        plan.changed.push(field);
+        return plan;
+    }
+
+    let mut changed = changed_fields(desired, &replica.parameter);
+    let mut actions = Vec::new();
+    if !changed.is_empty() {
+        actions.push(Action::Put { parameter: desired.parameter.clone(), overwrite: true, tags: Tags::new() });
+    }
+    let (add, remove) = tag_drift(&desired.tags, &replica.tags);
+    if add.contains_key(OWNER_TAG) {
+        changed.push(Field::Ownership);
+    }
+    if add.keys().any(|k| k != OWNER_TAG) || !remove.is_empty() {
+        changed.push(Field::Tags);
+    }
+    if !add.is_empty() {
+        actions.push(Action::AddTags(add));
+    }
+    if !remove.is_empty() {
+        actions.push(Action::RemoveTags(remove));
+    }
+
+    let outcome = if actions.is_empty() { Outcome::Unchanged } else { Outcome::Updated };
+    let reason = (adopting && outcome == Outcome::Updated).then_some(Reason::Adopted);
+    Plan { outcome, reason, changed, actions }
+}
+
+/// Plan the replica's fate when the source is gone: delete only what we own, only when allowed.
+pub fn plan_delete(replica_tags: Option<&Tags>, owner: &Owner, rules: &Rules) -> Plan {
+    let Some(tags) = replica_tags else {
+        return Plan::nothing(Outcome::Unchanged, Some(Reason::ReplicaAbsent));
+    };
+    match owner.of(tags) {
+        Ownership::Ours if rules.delete_replicas => {
+            Plan { outcome: Outcome::Deleted, reason: None, changed: Vec::new(), actions: vec![Action::Delete] }
+        }
+        Ownership::Ours => Plan::skip(Reason::DeletesDisabled),
+        Ownership::Other => Plan::skip(Reason::OwnedByOtherSource),
+        Ownership::Unmanaged => Plan::skip(Reason::Unmanaged),
+    }
+}
+
+/// SSM cannot change a parameter's type, or take Advanced back to Standard, in place.
+fn needs_recreate(desired: &Parameter, replica: &Parameter) -> Option<Field> {
+    if desired.kind != replica.kind {
+        Some(Field::Type)
+    } else if desired.tier == Tier::Standard && replica.tier == Tier::Advanced {
+        Some(Field::Tier)
+    } else {
+        None
+    }
+}
+
+fn changed_fields(desired: &Desired, replica: &Parameter) -> Vec<Field> {
+    let d = &desired.parameter;
+    let mut changed = Vec::new();
+    let mut check = |differs: bool, field| {
+        if differs {
+            changed.push(field);
+        }
+    };
+    check(d.value != replica.value, Field::Value);
+    check(d.kind == ParameterType::SecureString && !desired.key.matches(replica.key_id.as_deref()), Field::KmsKey);
+    check(d.description != replica.description, Field::Description);
+    check(d.allowed_pattern != replica.allowed_pattern, Field::AllowedPattern);
+    check(d.data_type != replica.data_type, Field::DataType);
+    check(d.tier != replica.tier, Field::Tier);
+    check(d.policies != replica.policies, Field::Policies);
+    changed
+}
+
+/// Tags to add (missing or different) and keys to remove (gone from the source), never `aws:` tags.
+fn tag_drift(desired: &Tags, replica: &Tags) -> (Tags, Vec<String>) {
+    let add: Tags =
+        desired.iter().filter(|(k, v)| replica.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let remove = user_tags(replica).filter(|(k, _)| !desired.contains_key(*k)).map(|(k, _)| k.clone()).collect();
+    (add, remove)
+}
+
+#[cfg(test)]
+#[path = "planner_tests.rs"]
+mod tests;

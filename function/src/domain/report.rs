@@ -1,0 +1,163 @@
+//! Outcomes and reason codes: what happened to one parameter in one target, and why.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::name::ParameterName;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+    Deleted,
+    Skipped,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+            Self::Deleted => "deleted",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Reason codes. Stable strings (kebab-case) for reports, logs and alarms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    // skipped
+    OutsidePrefixes,
+    NotSelected,
+    SourceIsReplica,
+    AmiRegionSpecific,
+    SourceWriteFailed,
+    Unmanaged,
+    OwnedByOtherSource,
+    DeletesDisabled,
+    ReplicaAbsent,
+    // updated
+    Adopted,
+    // failed, permanent
+    TypeChangeNeedsRecreate,
+    KmsKeyMissing,
+    KmsKeyUnmapped,
+    VersionLimit,
+    ParameterLimit,
+    PolicyUnreadable,
+    Validation,
+    AccessDenied,
+    // failed, transient (retries exhausted: the invocation fails so Lambda retries)
+    Transient,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OutsidePrefixes => "outside-prefixes",
+            Self::NotSelected => "not-selected",
+            Self::SourceIsReplica => "source-is-replica",
+            Self::AmiRegionSpecific => "ami-region-specific",
+            Self::SourceWriteFailed => "source-write-failed",
+            Self::Unmanaged => "unmanaged",
+            Self::OwnedByOtherSource => "owned-by-other-source",
+            Self::DeletesDisabled => "deletes-disabled",
+            Self::ReplicaAbsent => "replica-absent",
+            Self::Adopted => "adopted",
+            Self::TypeChangeNeedsRecreate => "type-change-needs-recreate",
+            Self::KmsKeyMissing => "kms-key-missing",
+            Self::KmsKeyUnmapped => "kms-key-unmapped",
+            Self::VersionLimit => "version-limit",
+            Self::ParameterLimit => "parameter-limit",
+            Self::PolicyUnreadable => "policy-unreadable",
+            Self::Validation => "validation",
+            Self::AccessDenied => "access-denied",
+            Self::Transient => "transient",
+        }
+    }
+}
+
+/// A replica attribute that differed from the source (names only, never values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Field {
+    Value,
+    Type,
+    KmsKey,
+    Description,
+    AllowedPattern,
+    DataType,
+    Tier,
+    Policies,
+    Tags,
+    Ownership,
+}
+
+/// What happened in one target region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TargetResult {
+    pub region: String,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<Field>,
+    /// The AWS error code and operation behind a failure (never a message that could echo a value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl TargetResult {
+    pub fn new(region: &str, outcome: Outcome, reason: Option<Reason>) -> Self {
+        Self { region: region.to_owned(), outcome, reason, changed: Vec::new(), error: None }
+    }
+}
+
+/// What happened to one parameter, per target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ParameterResult {
+    pub name: ParameterName,
+    pub targets: Vec<TargetResult>,
+}
+
+/// The result of one invocation: per parameter, per target, plus counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub trigger: String,
+    /// Set when the event needed no work at all (e.g. `source-write-failed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<Reason>,
+    pub parameters: Vec<ParameterResult>,
+    /// Outcome → count, over all parameters and targets.
+    pub summary: BTreeMap<Outcome, u64>,
+    /// Region → operation → API attempts made during this invocation.
+    pub api_calls: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl Report {
+    pub fn new(trigger: impl Into<String>) -> Self {
+        Self { trigger: trigger.into(), ..Self::default() }
+    }
+
+    pub fn push(&mut self, result: ParameterResult) {
+        for t in &result.targets {
+            *self.summary.entry(t.outcome).or_default() += 1;
+        }
+        self.parameters.push(result);
+    }
+
+    /// Targets whose failure was transient: the invocation must fail so that Lambda retries it.
+    pub fn transient_failures(&self) -> impl Iterator<Item = (&ParameterName, &TargetResult)> {
+        self.parameters
+            .iter()
+            .flat_map(|p| p.targets.iter().filter(|t| t.reason == Some(Reason::Transient)).map(move |t| (&p.name, t)))
+    }
+}

@@ -1,0 +1,281 @@
+//! Events and manual commands → what to do. EventBridge envelopes use `aws_lambda_events`.
+//!
+//! Accepted (DESIGN.md §4): native "Parameter Store Change", CloudTrail "AWS API Call via CloudTrail" for
+//! SSM parameter calls, "Scheduled Event", and the manual commands `{"action":"full-sync"}` and
+//! `{"action":"sync","names":[...]}`. Anything else is an `EventError` naming what is wrong.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::clip;
+use crate::domain::{NameError, ParameterName, Reason};
+
+/// Most names one manual `sync` command may carry.
+pub const MAX_NAMES: usize = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Re-read these parameters at the source and bring every target in line.
+    Sync(Vec<ParameterName>),
+    /// Compare the whole selection.
+    FullSync,
+    /// Nothing to replicate (e.g. the source write itself failed).
+    Ignore(Reason),
+}
+
+/// A command and what caused it (for reports and logs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub trigger: String,
+    pub command: Command,
+}
+
+/// Where events must come from: the source region and this account.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub region: &'a str,
+    pub account: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("event is not valid JSON: {0}")]
+    Json(String),
+    #[error("event is not a JSON object")]
+    NotAnObject,
+    #[error("event is neither an EventBridge event (no 'detail-type') nor a manual command (no 'action')")]
+    UnknownShape,
+    #[error("EventBridge envelope is malformed: {0}")]
+    Envelope(String),
+    #[error("detail-type '{0}' is not handled (expected Parameter Store Change, AWS API Call via CloudTrail or Scheduled Event)")]
+    UnsupportedDetailType(String),
+    #[error("source '{got}' does not match detail-type '{detail_type}' (expected '{expected}')")]
+    WrongSource { detail_type: String, expected: &'static str, got: String },
+    #[error("event comes from region '{got}', but this replicator's source region is '{expected}'")]
+    ForeignRegion { expected: String, got: String },
+    #[error("event comes from account '{got}', but this replicator serves account '{expected}'")]
+    ForeignAccount { expected: String, got: String },
+    #[error("missing field '{0}'")]
+    Missing(&'static str),
+    #[error("field '{field}' must be {expected}")]
+    WrongType { field: &'static str, expected: &'static str },
+    #[error("field '{field}' is not a valid parameter name: it {error}")]
+    InvalidName { field: &'static str, error: NameError },
+    #[error("operation '{0}' is not a parameter change this replicator handles")]
+    UnsupportedOperation(String),
+    #[error("CloudTrail event '{0}' is not an SSM parameter call this replicator handles")]
+    UnsupportedEventName(String),
+    #[error("detail.eventSource '{0}' is not ssm.amazonaws.com")]
+    NotSsm(String),
+    #[error("resourceType '{0}' is not Parameter")]
+    NotAParameter(String),
+    #[error("manual command is malformed: {0}")]
+    Manual(String),
+    #[error("'names' must list between 1 and {MAX_NAMES} parameter names (got {0})")]
+    NameCount(usize),
+}
+
+/// Parse raw JSON text (as delivered by the runtime, or from a file).
+pub fn parse_str(raw: &str, origin: Origin<'_>) -> Result<Parsed, EventError> {
+    let value: Value = serde_json::from_str(raw).map_err(|e| EventError::Json(redact_serde(&e)))?;
+    parse(&value, origin)
+}
+
+pub fn parse(event: &Value, origin: Origin<'_>) -> Result<Parsed, EventError> {
+    let obj = event.as_object().ok_or(EventError::NotAnObject)?;
+    if obj.contains_key("action") {
+        return manual(event);
+    }
+    if !obj.contains_key("detail-type") {
+        return Err(EventError::UnknownShape);
+    }
+    let envelope: EventBridgeEvent<Value> =
+        serde_json::from_value(event.clone()).map_err(|e| EventError::Envelope(redact_serde(&e)))?;
+    let (expected_source, kind) = match envelope.detail_type.as_str() {
+        "Parameter Store Change" => ("aws.ssm", Kind::Native),
+        "AWS API Call via CloudTrail" => ("aws.ssm", Kind::CloudTrail),
+        "Scheduled Event" => ("aws.events", Kind::Schedule),
+        other => return Err(EventError::UnsupportedDetailType(clip(other))),
+    };
+    if envelope.source != expected_source {
+        return Err(EventError::WrongSource {
+            detail_type: envelope.detail_type.clone(),
+            expected: expected_source,
+            got: clip(&envelope.source),
+        });
+    }
+    check_origin(&envelope, origin)?;
+    match kind {
+        Kind::Native => native(&envelope.detail),
+        Kind::CloudTrail => cloudtrail(&envelope.detail),
+        Kind::Schedule => Ok(Parsed { trigger: "schedule".into(), command: Command::FullSync }),
+    }
+}
+
+enum Kind {
+    Native,
+    CloudTrail,
+    Schedule,
+}
+
+fn check_origin(envelope: &EventBridgeEvent<Value>, origin: Origin<'_>) -> Result<(), EventError> {
+    let region = envelope.region.as_deref().ok_or(EventError::Missing("region"))?;
+    if region != origin.region {
+        return Err(EventError::ForeignRegion { expected: origin.region.into(), got: clip(region) });
+    }
+    let account = envelope.account.as_deref().ok_or(EventError::Missing("account"))?;
+    if account != origin.account {
+        return Err(EventError::ForeignAccount { expected: origin.account.into(), got: clip(account) });
+    }
+    Ok(())
+}
+
+fn native(detail: &Value) -> Result<Parsed, EventError> {
+    let operation = string(detail, "operation", "detail.operation")?;
+    if !matches!(operation, "Create" | "Update" | "Delete" | "LabelParameterVersion") {
+        return Err(EventError::UnsupportedOperation(clip(operation)));
+    }
+    let trigger = format!("parameter-store-change:{operation}");
+    let name = name(detail, "name", "detail.name")?;
+    if detail.get("exception").is_some_and(|e| !e.is_null()) {
+        return Ok(Parsed { trigger, command: Command::Ignore(Reason::SourceWriteFailed) });
+    }
+    Ok(Parsed { trigger, command: Command::Sync(vec![name]) })
+}
+
+fn cloudtrail(detail: &Value) -> Result<Parsed, EventError> {
+    let source = string(detail, "eventSource", "detail.eventSource")?;
+    if source != "ssm.amazonaws.com" {
+        return Err(EventError::NotSsm(clip(source)));
+    }
+    let event_name = string(detail, "eventName", "detail.eventName")?;
+    let trigger = format!("cloudtrail:{event_name}");
+    if detail.get("errorCode").is_some_and(|e| !e.is_null()) {
+        return Ok(Parsed { trigger, command: Command::Ignore(Reason::SourceWriteFailed) });
+    }
+    let request = match detail.get("requestParameters") {
+        None | Some(Value::Null) => return Err(EventError::Missing("detail.requestParameters")),
+        Some(r) if !r.is_object() => {
+            return Err(EventError::WrongType { field: "detail.requestParameters", expected: "an object" })
+        }
+        Some(r) => r,
+    };
+    let names = match event_name {
+        "PutParameter" | "DeleteParameter" | "LabelParameterVersion" | "UnlabelParameterVersion" => {
+            vec![name(request, "name", "detail.requestParameters.name")?]
+        }
+        "DeleteParameters" => names(request.get("names"), "detail.requestParameters.names")?,
+        "AddTagsToResource" | "RemoveTagsFromResource" => {
+            let kind = string(request, "resourceType", "detail.requestParameters.resourceType")?;
+            if kind != "Parameter" {
+                return Err(EventError::NotAParameter(clip(kind)));
+            }
+            let id = string(request, "resourceId", "detail.requestParameters.resourceId")?;
+            vec![parse_name(name_from_resource_id(id), "detail.requestParameters.resourceId")?]
+        }
+        other => return Err(EventError::UnsupportedEventName(clip(other))),
+    };
+    Ok(Parsed { trigger, command: Command::Sync(names) })
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+enum Manual {
+    FullSync,
+    Sync { names: Value },
+}
+
+fn manual(event: &Value) -> Result<Parsed, EventError> {
+    let command: Manual = serde_json::from_value(event.clone()).map_err(|e| EventError::Manual(redact_serde(&e)))?;
+    Ok(match command {
+        Manual::FullSync => Parsed { trigger: "manual:full-sync".into(), command: Command::FullSync },
+        Manual::Sync { names: raw } => {
+            let names = names(Some(&raw), "names")?;
+            Parsed { trigger: "manual:sync".into(), command: Command::Sync(names) }
+        }
+    })
+}
+
+fn string<'a>(obj: &'a Value, key: &str, field: &'static str) -> Result<&'a str, EventError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Err(EventError::Missing(field)),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(EventError::WrongType { field, expected: "a string" }),
+    }
+}
+
+fn name(obj: &Value, key: &str, field: &'static str) -> Result<ParameterName, EventError> {
+    parse_name(string(obj, key, field)?, field)
+}
+
+fn parse_name(raw: &str, field: &'static str) -> Result<ParameterName, EventError> {
+    ParameterName::parse(raw).map_err(|error| EventError::InvalidName { field, error })
+}
+
+fn names(raw: Option<&Value>, field: &'static str) -> Result<Vec<ParameterName>, EventError> {
+    let list = match raw {
+        None | Some(Value::Null) => return Err(EventError::Missing(field)),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(EventError::WrongType { field, expected: "an array of names" }),
+    };
+    if list.is_empty() || list.len() > MAX_NAMES {
+        return Err(EventError::NameCount(list.len()));
+    }
+    let mut out: Vec<ParameterName> = Vec::with_capacity(list.len());
+    for item in list {
+        let raw = item.as_str().ok_or(EventError::WrongType { field, expected: "an array of strings" })?;
+        let name = parse_name(raw, field)?;
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// Tag calls name a parameter by name or by ARN (`arn:aws:ssm:r:a:parameter/x/y` → `/x/y`).
+fn name_from_resource_id(id: &str) -> &str {
+    if !id.starts_with("arn:") {
+        return id;
+    }
+    match id.split_once(":parameter") {
+        // A single-level ARN (`parameter/x`) is the flat name `x`; deeper ones keep their leading slash.
+        Some((_, rest)) if rest.matches('/').count() == 1 => &rest[1..],
+        Some((_, rest)) => rest,
+        None => id,
+    }
+}
+
+/// serde's messages quote offending string values; events may carry anything, so drop those quotes.
+fn redact_serde(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let mut out = String::with_capacity(msg.len());
+    let mut in_quote = false;
+    for c in msg.chars() {
+        match (c, in_quote) {
+            ('"', false) => {
+                in_quote = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                in_quote = false;
+                out.push('"');
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    clip_long(out)
+}
+
+fn clip_long(s: String) -> String {
+    if s.chars().count() > 300 {
+        s.chars().take(300).collect::<String>() + "…"
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+#[path = "events_tests.rs"]
+mod tests;

@@ -1,0 +1,13 @@
+//! ssm-replicator: keeps SSM Parameter Store parameters replicated from a source region to targets.
+//!
+//! `domain` is the pure core; `engine` orchestrates over the `ports`; `aws` adapts the SDK;
+//! `events` turns EventBridge envelopes and manual commands into commands; `handler` ties them for Lambda.
+
+pub mod aws;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod events;
+pub mod handler;
+pub mod ports;
+pub mod telemetry;

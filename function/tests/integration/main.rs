@@ -1,0 +1,13 @@
+//! Integration suite: the real handler, engine and AWS adapters against the moto server over HTTP.
+//! Run with `make test` (it starts and stops the emulator).
+
+// Test code: a failed setup step should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod bad_input;
+mod ownership;
+mod replication;
+mod secrets;
+mod selection;

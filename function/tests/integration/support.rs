@@ -1,0 +1,332 @@
+//! Test harness: the real handler and AWS adapters against the moto server on 127.0.0.1, with separate
+//! state per region. Each test works under its own name prefix, so tests run in parallel on one emulator.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ssm::config::Credentials;
+use aws_sdk_ssm::types::{ParameterTier, ParameterType, ResourceTypeForTagging, Tag};
+use serde_json::{json, Value};
+use ssm_replicator::aws::{self, ApiCalls, AwsReplicator, KmsKeys, SsmStore};
+use ssm_replicator::config::Config;
+use ssm_replicator::domain::Report;
+use ssm_replicator::engine::RetryPolicy;
+use ssm_replicator::handler::{Handler, HandlerError};
+use ssm_replicator::telemetry;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::EnvFilter;
+
+pub const ACCOUNT: &str = "123456789012";
+pub const SOURCE: &str = "us-east-1";
+pub const EAST: &str = "us-east-2";
+pub const WEST: &str = "eu-west-1";
+pub const OWNER: &str = "123456789012/us-east-1";
+pub const OWNER_TAG: &str = "ssm-replicator:source";
+
+/// Operations that write.
+pub const WRITES: &[&str] = &["PutParameter", "AddTagsToResource", "RemoveTagsFromResource", "DeleteParameter"];
+
+fn endpoint() -> String {
+    std::env::var("SSM_REPLICATOR_TEST_ENDPOINT").unwrap_or_else(|_| {
+        panic!("SSM_REPLICATOR_TEST_ENDPOINT is not set: run the suite with `make test` (it starts the emulator)")
+    })
+}
+
+/// Everything the tests log, at TRACE for every crate, through the production log layer.
+pub fn captured_logs() -> String {
+    let buf = log_buffer().lock().unwrap();
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUF.get_or_init(|| {
+        // Worst case: an operator asked the SDK to log sensitive bodies (decrypted values) at TRACE.
+        // Every test thread waits on this OnceLock before touching the SDK, so nothing reads the
+        // environment concurrently.
+        std::env::set_var("LOG_SENSITIVE_BODIES", "true");
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = Capture(buf.clone());
+        let subscriber =
+            tracing_subscriber::registry().with(telemetry::json_layer(move || writer.clone(), EnvFilter::new("trace")));
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        buf
+    })
+}
+
+#[derive(Clone)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+        .region(Region::new(SOURCE))
+        .timeout_config(aws::timeouts())
+        .load()
+        .await
+}
+
+/// One test's world: a unique path prefix, a replicator built from `Config`, and plain SDK clients.
+pub struct World {
+    pub prefix: String,
+    pub calls: ApiCalls,
+    pub handler: Handler<SsmStore, KmsKeys>,
+    ssm: BTreeMap<&'static str, aws_sdk_ssm::Client>,
+    kms: BTreeMap<&'static str, aws_sdk_kms::Client>,
+}
+
+impl World {
+    pub async fn new(env: &[(&str, &str)]) -> Self {
+        log_buffer();
+        let prefix = format!("/t{:016x}", fastrand::u64(..));
+        let mut vars: BTreeMap<String, String> = [("SOURCE_REGION", SOURCE), ("TARGET_REGIONS", "us-east-2,eu-west-1")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for (k, v) in env {
+            vars.insert(k.to_string(), v.replace("{prefix}", &prefix));
+        }
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        let sdk = sdk_config().await;
+        let calls = ApiCalls::default();
+        let replicator: AwsReplicator = aws::connect(&sdk, config, &calls).await.unwrap().with_retry(RetryPolicy {
+            attempts: 3,
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(100),
+        });
+        let region_client = |r: &'static str| {
+            aws_sdk_ssm::Client::from_conf(aws_sdk_ssm::config::Builder::from(&sdk).region(Region::new(r)).build())
+        };
+        let kms_client = |r: &'static str| {
+            aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(&sdk).region(Region::new(r)).build())
+        };
+        Self {
+            prefix,
+            calls: calls.clone(),
+            handler: Handler::new(replicator, calls),
+            ssm: [SOURCE, EAST, WEST].into_iter().map(|r| (r, region_client(r))).collect(),
+            kms: [SOURCE, EAST, WEST].into_iter().map(|r| (r, kms_client(r))).collect(),
+        }
+    }
+
+    /// A name under this test's prefix.
+    pub fn name(&self, leaf: &str) -> String {
+        format!("{}/{leaf}", self.prefix)
+    }
+
+    pub fn ssm(&self, region: &str) -> &aws_sdk_ssm::Client {
+        &self.ssm[region]
+    }
+
+    pub fn kms(&self, region: &str) -> &aws_sdk_kms::Client {
+        &self.kms[region]
+    }
+
+    pub fn writes(&self) -> u64 {
+        self.calls.total(WRITES)
+    }
+
+    pub fn writes_in(&self, region: &str) -> u64 {
+        WRITES.iter().map(|op| self.calls.get(region, op)).sum()
+    }
+
+    /// Create (or overwrite) a parameter directly in `region`, with tags on create.
+    pub async fn put(&self, region: &str, p: Put<'_>) {
+        let exists = self.get(region, p.name).await.is_some();
+        self.ssm(region)
+            .put_parameter()
+            .name(p.name)
+            .value(p.value)
+            .r#type(p.kind.clone())
+            .overwrite(exists)
+            .set_description(p.description.map(str::to_owned))
+            .set_allowed_pattern(p.allowed_pattern.map(str::to_owned))
+            .set_key_id(p.key_id.map(str::to_owned))
+            .set_data_type(p.data_type.map(str::to_owned))
+            .set_tier(p.tier.clone())
+            .set_policies(p.policies.map(str::to_owned))
+            .set_tags((!exists && !p.tags.is_empty()).then(|| tags(p.tags)))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn tag(&self, region: &str, name: &str, pairs: &[(&str, &str)]) {
+        self.ssm(region)
+            .add_tags_to_resource()
+            .resource_type(ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .set_tags(Some(tags(pairs)))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn untag(&self, region: &str, name: &str, keys: &[&str]) {
+        self.ssm(region)
+            .remove_tags_from_resource()
+            .resource_type(ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .set_tag_keys(Some(keys.iter().map(|k| k.to_string()).collect()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn delete(&self, region: &str, name: &str) {
+        self.ssm(region).delete_parameter().name(name).send().await.unwrap();
+    }
+
+    /// The parameter in `region` (decrypted), or `None`.
+    pub async fn get(&self, region: &str, name: &str) -> Option<aws_sdk_ssm::types::Parameter> {
+        match self.ssm(region).get_parameter().name(name).with_decryption(true).send().await {
+            Ok(out) => out.parameter,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => None,
+            Err(e) => panic!("GetParameter {name} in {region}: {e:?}"),
+        }
+    }
+
+    pub async fn describe(&self, region: &str, name: &str) -> aws_sdk_ssm::types::ParameterMetadata {
+        let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
+            .key("Name")
+            .option("Equals")
+            .values(name)
+            .build()
+            .unwrap();
+        let out = self.ssm(region).describe_parameters().parameter_filters(filter).send().await.unwrap();
+        out.parameters().first().cloned().unwrap_or_else(|| panic!("{name} not described in {region}"))
+    }
+
+    pub async fn tags_of(&self, region: &str, name: &str) -> BTreeMap<String, String> {
+        let out = self
+            .ssm(region)
+            .list_tags_for_resource()
+            .resource_type(ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .send()
+            .await
+            .unwrap();
+        out.tag_list().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()
+    }
+
+    /// A customer key with `alias` in each of `regions`.
+    pub async fn key_with_alias(&self, alias: &str, regions: &[&str]) {
+        for r in regions {
+            let key = self.kms(r).create_key().send().await.unwrap();
+            let id = key.key_metadata().unwrap().key_id().to_owned();
+            self.kms(r).create_alias().alias_name(alias).target_key_id(id).send().await.unwrap();
+        }
+    }
+
+    pub async fn invoke(&self, event: Value) -> Result<Report, HandlerError> {
+        self.handler.handle(&event).await
+    }
+
+    /// Invoke with the native change event for `name` and expect a report.
+    pub async fn change(&self, operation: &str, name: &str) -> Report {
+        self.invoke(change_event(operation, name)).await.unwrap_or_else(|e| panic!("{operation} {name}: {e}"))
+    }
+}
+
+#[derive(Clone)]
+pub struct Put<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+    pub kind: ParameterType,
+    pub description: Option<&'a str>,
+    pub allowed_pattern: Option<&'a str>,
+    pub key_id: Option<&'a str>,
+    pub data_type: Option<&'a str>,
+    pub tier: Option<ParameterTier>,
+    pub policies: Option<&'a str>,
+    pub tags: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> Put<'a> {
+    /// A String tagged `replicate=yes`.
+    pub fn string(name: &'a str, value: &'a str) -> Self {
+        Self {
+            name,
+            value,
+            kind: ParameterType::String,
+            description: None,
+            allowed_pattern: None,
+            key_id: None,
+            data_type: None,
+            tier: None,
+            policies: None,
+            tags: &[("replicate", "yes")],
+        }
+    }
+
+    pub fn secure(name: &'a str, value: &'a str, key_id: Option<&'a str>) -> Self {
+        Self { kind: ParameterType::SecureString, key_id, ..Self::string(name, value) }
+    }
+
+    pub fn tags(self, tags: &'a [(&'a str, &'a str)]) -> Self {
+        Self { tags, ..self }
+    }
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
+    pairs.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build().unwrap()).collect()
+}
+
+pub fn change_event(operation: &str, name: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "00000000-0000-0000-0000-000000000000",
+        "detail-type": "Parameter Store Change",
+        "source": "aws.ssm",
+        "account": ACCOUNT,
+        "time": "2026-11-21T09:00:00Z",
+        "region": SOURCE,
+        "resources": [format!("arn:aws:ssm:{SOURCE}:{ACCOUNT}:parameter{name}")],
+        "detail": {"operation": operation, "name": name, "type": "String"}
+    })
+}
+
+pub fn cloudtrail_event(event_name: &str, request: Value) -> Value {
+    json!({
+        "version": "0",
+        "id": "00000000-0000-0000-0000-000000000001",
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ssm",
+        "account": ACCOUNT,
+        "time": "2026-11-21T09:00:00Z",
+        "region": SOURCE,
+        "resources": [],
+        "detail": {
+            "eventSource": "ssm.amazonaws.com",
+            "eventName": event_name,
+            "awsRegion": SOURCE,
+            "requestParameters": request
+        }
+    })
+}
+
+/// The outcome and reason for `name` in `region`, as `"created"` or `"failed:kms-key-missing"`.
+pub fn outcome(report: &Report, name: &str, region: &str) -> String {
+    let p =
+        report.parameters.iter().find(|p| p.name.as_str() == name).unwrap_or_else(|| panic!("{name} not in report"));
+    let t = p.targets.iter().find(|t| t.region == region).unwrap_or_else(|| panic!("{region} not in report"));
+    let outcome = t.outcome.as_str();
+    match t.reason {
+        Some(r) => format!("{outcome}:{}", r.as_str()),
+        None => outcome.to_owned(),
+    }
+}
