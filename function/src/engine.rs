@@ -11,8 +11,8 @@ use crate::config::Config;
 use crate::domain::keys::request_for;
 use crate::domain::parameter::AMI_DATA_TYPE;
 use crate::domain::{
-    plan_delete, plan_write, Decision, Desired, Owner, Parameter, ParameterName, ParameterResult, ParameterType, Plan,
-    Report, Stored, Tags, TargetKey, TargetResult,
+    plan_delete, plan_write, Decision, Desired, Outcome, Owner, Parameter, ParameterName, ParameterResult,
+    ParameterType, Plan, Reason, Report, Stored, Tags, TargetKey, TargetResult,
 };
 use crate::ports::{KeyResolver, ParameterStore, StoreError};
 
@@ -119,7 +119,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
     async fn sync_targets(&self, name: &ParameterName) -> Result<Vec<TargetResult>, StoreError> {
         let selection = &self.config.selection;
         if !selection.covers(name) {
-            return Ok(self.every_target(|r| skipped(r, crate::domain::Reason::OutsidePrefixes)));
+            return Ok(self.every_target(|r| skipped(r, Reason::OutsidePrefixes)));
         }
         let Some(tags) = self.retry.run(|| self.source.read_tags(name)).await? else {
             return Ok(self.delete_everywhere(name).await);
@@ -138,13 +138,13 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             return Ok(self.delete_everywhere(name).await);
         };
         if source.data_type == AMI_DATA_TYPE && !self.config.replicate_ami_parameters {
-            return Ok(self.every_target(|r| skipped(r, crate::domain::Reason::AmiRegionSpecific)));
+            return Ok(self.every_target(|r| skipped(r, Reason::AmiRegionSpecific)));
         }
         let work = self.targets.iter().map(|store| async {
             if chosen.iter().any(|c| c == store.region()) {
                 self.write_target(store, &source, &tags).await
             } else {
-                skipped(store.region(), crate::domain::Reason::NotSelected)
+                skipped(store.region(), Reason::NotSelected)
             }
         });
         Ok(join_all(work).await)
@@ -202,12 +202,12 @@ async fn execute<S: ParameterStore>(store: &S, name: &ParameterName, plan: Plan)
     Ok(result)
 }
 
-fn skipped(region: &str, reason: crate::domain::Reason) -> TargetResult {
-    TargetResult::new(region, crate::domain::Outcome::Skipped, Some(reason))
+fn skipped(region: &str, reason: Reason) -> TargetResult {
+    TargetResult::new(region, Outcome::Skipped, Some(reason))
 }
 
 fn failed(region: &str, e: &StoreError) -> TargetResult {
-    let mut r = TargetResult::new(region, crate::domain::Outcome::Failed, Some(e.reason()));
+    let mut r = TargetResult::new(region, Outcome::Failed, Some(e.reason()));
     r.error = Some(format!("{}: {}", e.operation, e.code));
     r
 }

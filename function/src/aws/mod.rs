@@ -65,7 +65,11 @@ pub async fn connect(sdk: &SdkConfig, config: Config, calls: &ApiCalls) -> Resul
     let identity = sts.get_caller_identity().send().await.map_err(|e| {
         ConnectError::Identity(aws_sdk_sts::error::ProvideErrorMetadata::code(&e).unwrap_or("no response").to_owned())
     })?;
-    let account = identity.account().unwrap_or_default().to_owned();
+    let account = identity
+        .account()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| ConnectError::Identity("no account in the response".to_owned()))?
+        .to_owned();
     let owner = Owner { account, region: config.source_region.clone() };
 
     let source = ssm(&config.source_region);

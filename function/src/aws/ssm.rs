@@ -8,7 +8,15 @@ use aws_sdk_ssm::Client;
 use super::errors::{classify, code_of};
 use crate::domain::parameter::DEFAULT_DATA_TYPE;
 use crate::domain::{Action, Parameter, ParameterName, ParameterType, Reason, Tags, Tier, Value};
-use crate::ports::{ParameterStore, StoreError, StoreResult};
+use crate::ports::{ErrorClass, ParameterStore, StoreError, StoreResult};
+
+/// How often a read is repeated when a concurrent write splits value and metadata.
+const CONSISTENT_READ_ATTEMPTS: usize = 3;
+
+enum Read {
+    Consistent(Option<Parameter>),
+    VersionsDiffer,
+}
 
 #[derive(Clone, Debug)]
 pub struct SsmStore {
@@ -23,6 +31,63 @@ impl SsmStore {
 
     fn permanent(&self, operation: &'static str, code: &str, reason: Reason) -> StoreError {
         StoreError::permanent(operation, &self.region, code, reason)
+    }
+
+    async fn read_once(&self, name: &ParameterName) -> StoreResult<Read> {
+        let got = self.client.get_parameter().name(name.as_str()).with_decryption(true).send().await;
+        let got = match got {
+            Ok(out) => out.parameter,
+            Err(e) if code_of(&e) == Some("ParameterNotFound") => return Ok(Read::Consistent(None)),
+            Err(e) => return Err(classify("GetParameter", &self.region, &e)),
+        };
+        let Some(got) = got else { return Ok(Read::Consistent(None)) };
+        let described = self
+            .client
+            .describe_parameters()
+            .parameter_filters(
+                ParameterStringFilter::builder()
+                    .key("Name")
+                    .option("Equals")
+                    .values(name.as_str())
+                    .build()
+                    .map_err(|_| self.permanent("DescribeParameters", "InvalidFilter", Reason::Validation))?,
+            )
+            .send()
+            .await
+            .map_err(|e| classify("DescribeParameters", &self.region, &e))?;
+        let Some(meta) = described.parameters().iter().find(|m| m.name() == Some(name.as_str())) else {
+            return Ok(Read::Consistent(None)); // deleted between the two calls
+        };
+        if got.version() != meta.version() {
+            return Ok(Read::VersionsDiffer);
+        }
+        let kind = match got.r#type() {
+            Some(SdkType::String) => ParameterType::String,
+            Some(SdkType::StringList) => ParameterType::StringList,
+            Some(SdkType::SecureString) => ParameterType::SecureString,
+            _ => return Err(self.permanent("GetParameter", "UnsupportedParameterType", Reason::Validation)),
+        };
+        let policies = meta
+            .policies()
+            .iter()
+            .map(parse_policy)
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| self.permanent("DescribeParameters", "UnreadablePolicy", Reason::PolicyUnreadable))?;
+        let non_empty = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
+        Ok(Read::Consistent(Some(Parameter {
+            name: name.clone(),
+            value: Value::new(got.value().unwrap_or_default()),
+            kind,
+            key_id: non_empty(meta.key_id()).filter(|_| kind == ParameterType::SecureString),
+            description: non_empty(meta.description()),
+            allowed_pattern: non_empty(meta.allowed_pattern()),
+            data_type: non_empty(got.data_type().or(meta.data_type())).unwrap_or_else(|| DEFAULT_DATA_TYPE.to_owned()),
+            tier: match meta.tier() {
+                Some(ParameterTier::Advanced) => Tier::Advanced,
+                _ => Tier::Standard,
+            },
+            policies,
+        })))
     }
 
     async fn put(&self, p: &Parameter, overwrite: bool, tags: &Tags) -> StoreResult<()> {
@@ -77,58 +142,20 @@ impl ParameterStore for SsmStore {
         }
     }
 
+    /// Value and metadata come from two calls; if a write lands between them their versions differ,
+    /// and the pair is read again so that a replica never mixes two versions.
     async fn read(&self, name: &ParameterName) -> StoreResult<Option<Parameter>> {
-        let got = self.client.get_parameter().name(name.as_str()).with_decryption(true).send().await;
-        let got = match got {
-            Ok(out) => out.parameter,
-            Err(e) if code_of(&e) == Some("ParameterNotFound") => return Ok(None),
-            Err(e) => return Err(classify("GetParameter", &self.region, &e)),
-        };
-        let Some(got) = got else { return Ok(None) };
-        let described = self
-            .client
-            .describe_parameters()
-            .parameter_filters(
-                ParameterStringFilter::builder()
-                    .key("Name")
-                    .option("Equals")
-                    .values(name.as_str())
-                    .build()
-                    .map_err(|_| self.permanent("DescribeParameters", "InvalidFilter", Reason::Validation))?,
-            )
-            .send()
-            .await
-            .map_err(|e| classify("DescribeParameters", &self.region, &e))?;
-        let Some(meta) = described.parameters().iter().find(|m| m.name() == Some(name.as_str())) else {
-            return Ok(None); // deleted between the two calls
-        };
-        let kind = match got.r#type() {
-            Some(SdkType::String) => ParameterType::String,
-            Some(SdkType::StringList) => ParameterType::StringList,
-            Some(SdkType::SecureString) => ParameterType::SecureString,
-            _ => return Err(self.permanent("GetParameter", "UnsupportedParameterType", Reason::Validation)),
-        };
-        let policies = meta
-            .policies()
-            .iter()
-            .map(parse_policy)
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| self.permanent("DescribeParameters", "UnreadablePolicy", Reason::PolicyUnreadable))?;
-        let non_empty = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
-        Ok(Some(Parameter {
-            name: name.clone(),
-            value: Value::new(got.value().unwrap_or_default()),
-            kind,
-            key_id: non_empty(meta.key_id()).filter(|_| kind == ParameterType::SecureString),
-            description: non_empty(meta.description()),
-            allowed_pattern: non_empty(meta.allowed_pattern()),
-            data_type: non_empty(got.data_type().or(meta.data_type())).unwrap_or_else(|| DEFAULT_DATA_TYPE.to_owned()),
-            tier: match meta.tier() {
-                Some(ParameterTier::Advanced) => Tier::Advanced,
-                _ => Tier::Standard,
-            },
-            policies,
-        }))
+        for _ in 0..CONSISTENT_READ_ATTEMPTS {
+            if let Read::Consistent(p) = self.read_once(name).await? {
+                return Ok(p);
+            }
+        }
+        Err(StoreError {
+            operation: "DescribeParameters",
+            region: self.region.clone(),
+            code: "ConcurrentWrites".into(),
+            class: ErrorClass::Transient,
+        })
     }
 
     async fn apply(&self, name: &ParameterName, action: &Action) -> StoreResult<()> {

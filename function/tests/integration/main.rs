@@ -7,6 +7,8 @@
 mod support;
 
 mod bad_input;
+mod errors;
+mod faults;
 mod ownership;
 mod replication;
 mod secrets;
