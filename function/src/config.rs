@@ -1,6 +1,7 @@
 //! Typed configuration, parsed from a key lookup (the environment in Lambda, a map in tests).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::domain::{ParameterName, Rules, Selection, SelectionMode};
 
@@ -24,6 +25,23 @@ pub struct Config {
     pub kms_key_map: BTreeMap<String, String>,
     pub rules: Rules,
     pub replicate_ami_parameters: bool,
+    /// Per-region limits this replicator keeps to (the SSM defaults: 40 read and about 3 write TPS).
+    pub rates: Rates,
+    /// Time a full sync leaves unused before the Lambda deadline (it hands on at the next page boundary).
+    pub full_sync_reserve: Duration,
+}
+
+/// Requests per second, per region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rates {
+    pub read: u32,
+    pub write: u32,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Self { read: 40, write: 3 }
+    }
 }
 
 impl Config {
@@ -105,6 +123,11 @@ impl Config {
                 adopt_unmanaged: flag(&get, "ADOPT_UNMANAGED", true)?,
             },
             replicate_ami_parameters: flag(&get, "REPLICATE_AMI_PARAMETERS", false)?,
+            full_sync_reserve: Duration::from_secs(u64::from(number(&get, "FULL_SYNC_RESERVE_SECONDS", 90, 1..=600)?)),
+            rates: Rates {
+                read: rate(&get, "READ_TPS", Rates::default().read)?,
+                write: rate(&get, "WRITE_TPS", Rates::default().write)?,
+            },
         })
     }
 }
@@ -119,6 +142,28 @@ fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: bool)
         Some("true" | "yes" | "1") => Ok(true),
         Some("false" | "no" | "0") => Ok(false),
         Some(other) => Err(invalid(var, format!("'{}' is not true or false", clip(other)))),
+    }
+}
+
+fn rate(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: u32) -> Result<u32, ConfigError> {
+    number(get, var, default, 1..=10_000)
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(invalid(
+                var,
+                format!("'{}' is not a whole number from {} to {}", clip(&v), range.start(), range.end()),
+            )),
+        },
     }
 }
 
@@ -163,6 +208,7 @@ mod tests {
         assert!(c.selection.prefixes.is_empty());
         assert_eq!(c.rules, Rules { delete_replicas: true, adopt_unmanaged: true });
         assert!(!c.replicate_ami_parameters);
+        assert_eq!(c.rates, Rates { read: 40, write: 3 });
     }
 
     #[test]
@@ -181,6 +227,9 @@ mod tests {
             ("DELETE_REPLICAS", "maybe", "DELETE_REPLICAS"),
             ("ADOPT_UNMANAGED", "2", "ADOPT_UNMANAGED"),
             ("REPLICATE_AMI_PARAMETERS", "y", "REPLICATE_AMI_PARAMETERS"),
+            ("READ_TPS", "0", "READ_TPS"),
+            ("WRITE_TPS", "fast", "WRITE_TPS"),
+            ("FULL_SYNC_RESERVE_SECONDS", "9999", "FULL_SYNC_RESERVE_SECONDS"),
         ];
         for (var, value, named) in cases {
             let mut pairs: Vec<(&str, &str)> = base.iter().copied().filter(|(k, _)| k != var).collect();

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::clip;
-use crate::domain::{NameError, ParameterName, Reason};
+use crate::domain::{Cursor, NameError, ParameterName, Reason};
 
 /// Most names one manual `sync` command may carry.
 pub const MAX_NAMES: usize = 500;
@@ -18,8 +18,8 @@ pub const MAX_NAMES: usize = 500;
 pub enum Command {
     /// Re-read these parameters at the source and bring every target in line.
     Sync(Vec<ParameterName>),
-    /// Compare the whole selection.
-    FullSync,
+    /// Compare the whole selection, from the start or from where a previous invocation handed on.
+    FullSync(Cursor),
     /// Nothing to replicate (e.g. the source write itself failed).
     Ignore(Reason),
 }
@@ -109,7 +109,7 @@ pub fn parse(event: &Value, origin: Origin<'_>) -> Result<Parsed, EventError> {
     match kind {
         Kind::Native => native(&envelope.detail),
         Kind::CloudTrail => cloudtrail(&envelope.detail),
-        Kind::Schedule => Ok(Parsed { trigger: "schedule".into(), command: Command::FullSync }),
+        Kind::Schedule => Ok(Parsed { trigger: "schedule".into(), command: Command::FullSync(Cursor::start()) }),
     }
 }
 
@@ -182,14 +182,24 @@ fn cloudtrail(detail: &Value) -> Result<Parsed, EventError> {
 #[derive(Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
 enum Manual {
-    FullSync,
-    Sync { names: Value },
+    FullSync {
+        #[serde(default)]
+        cursor: Option<Cursor>,
+    },
+    Sync {
+        names: Value,
+    },
 }
 
 fn manual(event: &Value) -> Result<Parsed, EventError> {
     let command: Manual = serde_json::from_value(event.clone()).map_err(|e| EventError::Manual(redact_serde(&e)))?;
     Ok(match command {
-        Manual::FullSync => Parsed { trigger: "manual:full-sync".into(), command: Command::FullSync },
+        Manual::FullSync { cursor: None } => {
+            Parsed { trigger: "manual:full-sync".into(), command: Command::FullSync(Cursor::start()) }
+        }
+        Manual::FullSync { cursor: Some(cursor) } => {
+            Parsed { trigger: "full-sync:continued".into(), command: Command::FullSync(cursor) }
+        }
         Manual::Sync { names: raw } => {
             let names = names(Some(&raw), "names")?;
             Parsed { trigger: "manual:sync".into(), command: Command::Sync(names) }

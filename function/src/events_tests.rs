@@ -62,8 +62,11 @@ fn cloudtrail_calls_name_their_parameters_and_never_carry_the_value() {
 
 #[test]
 fn schedule_and_manual_commands() {
-    assert_eq!(parsed("scheduled.json").command, Command::FullSync);
-    assert_eq!(parsed("manual-full-sync.json").command, Command::FullSync);
+    assert_eq!(parsed("scheduled.json").command, Command::FullSync(Cursor::start()));
+    assert_eq!(parsed("manual-full-sync.json").command, Command::FullSync(Cursor::start()));
+    let p = parsed("full-sync-continued.json");
+    assert_eq!(p.trigger, "full-sync:continued");
+    assert_eq!(p.command, Command::FullSync(Cursor::Orphans { target: 1, prefix: 0, token: Some("50".into()) }));
     assert_eq!(parsed("manual-sync.json").command, names(&["/app/db/url", "/app/db/user"]));
 }
 
@@ -90,6 +93,7 @@ const MALFORMED: &[(&str, &str)] = &[
     ("manual-missing-names.json", "missing field `names`"),
     ("manual-name-not-string.json", "'names' must be an array of strings"),
     ("manual-names-not-array.json", "'names' must be an array of names"),
+    ("manual-bad-cursor.json", "unknown variant `sideways`"),
     ("manual-unknown-action.json", "unknown variant `explode`"),
     ("manual-unknown-field.json", "unknown field `force`"),
     ("missing-name.json", "missing field 'detail.name'"),
@@ -119,7 +123,8 @@ fn the_malformed_table_covers_every_fixture() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     on_disk.sort();
-    let listed: Vec<String> = MALFORMED.iter().map(|(f, _)| f.to_string()).collect();
+    let mut listed: Vec<String> = MALFORMED.iter().map(|(f, _)| f.to_string()).collect();
+    listed.sort();
     assert_eq!(on_disk, listed);
 }
 

@@ -1,62 +1,91 @@
 //! The invocation: event → command → engine → report. Knows nothing of the Lambda runtime itself.
 
-use serde_json::Value;
+use std::time::Instant;
+
+use serde_json::{json, Value};
 use tracing::{error, info};
 
 use crate::aws::ApiCalls;
-use crate::domain::Report;
-use crate::engine::Replicator;
+use crate::domain::{ParameterResult, Report};
+use crate::engine::{FullSyncError, Replicator};
 use crate::events::{self, Command, EventError, Origin};
-use crate::ports::{KeyResolver, ParameterStore};
+use crate::ports::{Continuation, KeyResolver, ParameterStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error("rejected event: {0}")]
     BadEvent(#[from] EventError),
-    #[error(
-        "full sync is not available yet; send {{\"action\":\"sync\",\"names\":[...]}} to replicate named parameters"
-    )]
-    FullSyncUnavailable,
+    #[error("full sync stopped: {0}")]
+    FullSync(#[from] FullSyncError),
+    #[error("full sync could not hand on to the next invocation: {0}")]
+    HandOff(StoreError),
     #[error("{count} replication(s) failed with transient errors after retries (first: {first}); failing the invocation so that Lambda retries it")]
     Transient { count: usize, first: String },
 }
 
-pub struct Handler<S, K> {
+pub struct Handler<S, K, C> {
     replicator: Replicator<S, K>,
     calls: ApiCalls,
+    continuation: C,
 }
 
-impl<S: ParameterStore, K: KeyResolver> Handler<S, K> {
-    pub fn new(replicator: Replicator<S, K>, calls: ApiCalls) -> Self {
-        Self { replicator, calls }
+impl<S: ParameterStore, K: KeyResolver, C: Continuation> Handler<S, K, C> {
+    pub fn new(replicator: Replicator<S, K>, calls: ApiCalls, continuation: C) -> Self {
+        Self { replicator, calls, continuation }
     }
 
-    pub async fn handle(&self, event: &Value) -> Result<Report, HandlerError> {
+    pub fn continuation(&self) -> &C {
+        &self.continuation
+    }
+
+    /// Handle one event. A full sync stops after the page during which `deadline` passes and hands on.
+    pub async fn handle(&self, event: &Value, deadline: Option<Instant>) -> Result<Report, HandlerError> {
+        let started = Instant::now();
         let before = self.calls.snapshot();
-        let origin =
-            Origin { region: &self.replicator.config().source_region, account: &self.replicator.owner().account };
+        let origin = Origin {
+            region: &self.replicator.config().source_region,
+            account: &self.replicator.owner().account,
+        };
         let parsed = events::parse(event, origin).inspect_err(|e| error!(error = %e, "rejected event"))?;
         let mut report = Report::new(parsed.trigger);
+        // A full sync repairs on its next run and may already have handed on: its per-parameter
+        // transient failures are reported, not turned into a failed (and retried) invocation.
+        let is_full_sync = matches!(parsed.command, Command::FullSync(_));
         match parsed.command {
             Command::Sync(names) => self.replicator.sync_names(&names, &mut report).await,
             Command::Ignore(reason) => report.ignored = Some(reason),
-            Command::FullSync => {
-                error!(trigger = %report.trigger, "full sync requested but not available yet");
-                return Err(HandlerError::FullSyncUnavailable);
+            Command::FullSync(cursor) => {
+                let mut sink = |r: ParameterResult| report.tally(r);
+                let next = self
+                    .replicator
+                    .full_sync(cursor, deadline, &mut sink)
+                    .await
+                    .inspect_err(|e| error!(error = %e, "full sync stopped"))?;
+                if let Some(next) = next {
+                    let payload = json!({"action": "full-sync", "cursor": next});
+                    self.continuation.hand_off(&payload).await.map_err(HandlerError::HandOff)?;
+                    info!(cursor = ?next, "full sync handed on");
+                    report.next = Some(next);
+                }
             }
         }
         report.api_calls = self.calls.since(&before);
+        report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         info!(
             trigger = %report.trigger,
             ignored = report.ignored.map(|r| r.as_str()),
             summary = ?report.summary,
+            reasons = ?report.reasons,
             api_calls = ?report.api_calls,
+            duration_ms = report.duration_ms,
             "invocation summary"
         );
-        let transient: Vec<String> =
-            report.transient_failures().map(|(name, t)| format!("{name} → {}", t.region)).collect();
-        if let Some(first) = transient.first() {
-            return Err(HandlerError::Transient { count: transient.len(), first: first.clone() });
+        if !is_full_sync {
+            let transient: Vec<String> =
+                report.transient_failures().map(|(name, t)| format!("{name} → {}", t.region)).collect();
+            if let Some(first) = transient.first() {
+                return Err(HandlerError::Transient { count: transient.len(), first: first.clone() });
+            }
         }
         Ok(report)
     }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 
-use crate::domain::{Action, KeyRequest, Parameter, ParameterName, Reason, Tags, TargetKey};
+use crate::domain::{Action, KeyRequest, Metadata, Parameter, ParameterName, Reason, Tags, TargetKey, Value};
 
 /// Whether retrying can help.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +48,34 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Which parameters to list (DescribeParameters filters; all given filters must hold).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Exactly these names (at most 50).
+    pub names: Vec<ParameterName>,
+    /// At or below this path (`/app`), recursively.
+    pub path: Option<String>,
+    /// Tag key → accepted values (empty: any value, the key must be present).
+    pub tags: Vec<(String, Vec<String>)>,
+}
+
+/// One page of a listing and the token for the next page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Page {
+    pub items: Vec<Metadata>,
+    pub next: Option<String>,
+}
+
+/// A value read with decryption, and the version it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionedValue {
+    pub value: Value,
+    pub version: i64,
+}
+
+/// Most names one `Query` may carry (DescribeParameters accepts 50 filter values).
+pub const QUERY_NAMES: usize = 50;
+
 /// One region's Parameter Store.
 pub trait ParameterStore: Send + Sync {
     fn region(&self) -> &str;
@@ -58,6 +86,15 @@ pub trait ParameterStore: Send + Sync {
     /// Value (decrypted) and metadata, or `None` when the parameter does not exist.
     fn read(&self, name: &ParameterName) -> impl Future<Output = StoreResult<Option<Parameter>>> + Send;
 
+    /// One page (up to 50) of parameters matching `query`, metadata only.
+    fn list(&self, query: &Query, token: Option<&str>) -> impl Future<Output = StoreResult<Page>> + Send;
+
+    /// Values (decrypted) of the names that exist, in batches of 10; absent names are left out.
+    fn values(
+        &self,
+        names: &[ParameterName],
+    ) -> impl Future<Output = StoreResult<Vec<(ParameterName, VersionedValue)>>> + Send;
+
     /// Carry out one planned action on `name`.
     fn apply(&self, name: &ParameterName, action: &Action) -> impl Future<Output = StoreResult<()>> + Send;
 }
@@ -66,4 +103,18 @@ pub trait ParameterStore: Send + Sync {
 pub trait KeyResolver: Send + Sync {
     fn resolve(&self, request: &KeyRequest, target_region: &str)
         -> impl Future<Output = StoreResult<TargetKey>> + Send;
+}
+
+/// Hands a full sync that ran out of time on to a following invocation.
+pub trait Continuation: Send + Sync {
+    fn hand_off(&self, payload: &serde_json::Value) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// For callers that never stop early (no deadline): handing off is an error.
+pub struct NoContinuation;
+
+impl Continuation for NoContinuation {
+    async fn hand_off(&self, _payload: &serde_json::Value) -> StoreResult<()> {
+        Err(StoreError::permanent("HandOff", "-", "NoContinuation", Reason::Validation))
+    }
 }

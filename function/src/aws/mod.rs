@@ -1,6 +1,7 @@
 //! AWS adapters: SDK clients built once, the SSM store and KMS key resolver, and call counting.
 
 mod calls;
+mod continuation;
 mod errors;
 mod kms;
 mod ssm;
@@ -8,10 +9,12 @@ mod ssm;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 pub use calls::{ApiCalls, CallCounts, CountCalls};
+pub use continuation::LambdaContinuation;
 pub use kms::KmsKeys;
 pub use ssm::SsmStore;
 
@@ -29,7 +32,11 @@ pub enum ConnectError {
 
 /// Load the SDK configuration the standard way (environment, profile, `AWS_ENDPOINT_URL`), with timeouts.
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts()).load().await
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(3))
+        .load()
+        .await
 }
 
 pub fn timeouts() -> TimeoutConfig {
@@ -47,7 +54,7 @@ pub async fn connect(sdk: &SdkConfig, config: Config, calls: &ApiCalls) -> Resul
             .region(Region::new(region.to_owned()))
             .interceptor(calls.interceptor(region))
             .build();
-        SsmStore::new(aws_sdk_ssm::Client::from_conf(conf), region)
+        SsmStore::new(aws_sdk_ssm::Client::from_conf(conf), region, config.rates)
     };
     let kms = |region: &str| {
         let conf = aws_sdk_kms::config::Builder::from(sdk)
@@ -78,4 +85,13 @@ pub async fn connect(sdk: &SdkConfig, config: Config, calls: &ApiCalls) -> Resul
         config.target_regions.iter().map(|r| (r.clone(), kms(r))).collect();
     let keys = KmsKeys::new(&config.source_region, kms(&config.source_region), target_kms);
     Ok(Replicator::new(config, owner, source, targets, keys))
+}
+
+/// The Lambda client that hands a full sync on to the function itself.
+pub fn lambda_continuation(sdk: &SdkConfig, config: &Config, calls: &ApiCalls, function: &str) -> LambdaContinuation {
+    let conf = aws_sdk_lambda::config::Builder::from(sdk)
+        .region(Region::new(config.source_region.clone()))
+        .interceptor(calls.interceptor(&config.source_region))
+        .build();
+    LambdaContinuation::new(aws_sdk_lambda::Client::from_conf(conf), &config.source_region, function)
 }

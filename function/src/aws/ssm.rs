@@ -1,93 +1,87 @@
-//! `ParameterStore` over the SSM API for one region.
+//! `ParameterStore` over the SSM API for one region, keeping to that region's read and write rates.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use aws_sdk_ssm::types::{
-    ParameterInlinePolicy, ParameterStringFilter, ParameterTier, ParameterType as SdkType, ResourceTypeForTagging, Tag,
+    ParameterInlinePolicy, ParameterMetadata, ParameterStringFilter, ParameterTier, ParameterType as SdkType,
+    ResourceTypeForTagging, Tag,
 };
 use aws_sdk_ssm::Client;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::errors::{classify, code_of};
+use crate::config::Rates;
 use crate::domain::parameter::DEFAULT_DATA_TYPE;
-use crate::domain::{Action, Parameter, ParameterName, ParameterType, Reason, Tags, Tier, Value};
-use crate::ports::{ErrorClass, ParameterStore, StoreError, StoreResult};
+use crate::domain::{Action, Metadata, Parameter, ParameterName, ParameterType, Reason, Tags, Tier, Value};
+use crate::ports::{ErrorClass, Page, ParameterStore, Query, StoreError, StoreResult, VersionedValue};
 
 /// How often a read is repeated when a concurrent write splits value and metadata.
 const CONSISTENT_READ_ATTEMPTS: usize = 3;
+/// GetParameters takes at most 10 names; DescribeParameters returns at most 50.
+const VALUES_PER_CALL: usize = 10;
+const PAGE_SIZE: i32 = 50;
 
-enum Read {
-    Consistent(Option<Parameter>),
-    VersionsDiffer,
+/// Token buckets for one region: reads (Get*, Describe*, ListTags*) and writes.
+struct Limits {
+    read: DefaultDirectRateLimiter,
+    write: DefaultDirectRateLimiter,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SsmStore {
     client: Client,
     region: String,
+    limits: Arc<Limits>,
 }
 
 impl SsmStore {
-    pub fn new(client: Client, region: &str) -> Self {
-        Self { client, region: region.to_owned() }
+    pub fn new(client: Client, region: &str, rates: Rates) -> Self {
+        let per_second = |n: u32| Quota::per_second(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+        let limits = Limits {
+            read: RateLimiter::direct(per_second(rates.read)),
+            write: RateLimiter::direct(per_second(rates.write)),
+        };
+        Self { client, region: region.to_owned(), limits: Arc::new(limits) }
     }
 
     fn permanent(&self, operation: &'static str, code: &str, reason: Reason) -> StoreError {
         StoreError::permanent(operation, &self.region, code, reason)
     }
 
-    async fn read_once(&self, name: &ParameterName) -> StoreResult<Read> {
-        let got = self.client.get_parameter().name(name.as_str()).with_decryption(true).send().await;
-        let got = match got {
+    async fn read_slot(&self) {
+        self.limits.read.until_ready().await;
+    }
+
+    async fn write_slot(&self) {
+        self.limits.write.until_ready().await;
+    }
+
+    async fn read_once(&self, name: &ParameterName) -> StoreResult<Option<Parameter>> {
+        self.read_slot().await;
+        let got = match self.client.get_parameter().name(name.as_str()).with_decryption(true).send().await {
             Ok(out) => out.parameter,
-            Err(e) if code_of(&e) == Some("ParameterNotFound") => return Ok(Read::Consistent(None)),
+            Err(e) if code_of(&e) == Some("ParameterNotFound") => return Ok(None),
             Err(e) => return Err(classify("GetParameter", &self.region, &e)),
         };
-        let Some(got) = got else { return Ok(Read::Consistent(None)) };
-        let described = self
-            .client
-            .describe_parameters()
-            .parameter_filters(
-                ParameterStringFilter::builder()
-                    .key("Name")
-                    .option("Equals")
-                    .values(name.as_str())
-                    .build()
-                    .map_err(|_| self.permanent("DescribeParameters", "InvalidFilter", Reason::Validation))?,
-            )
-            .send()
-            .await
-            .map_err(|e| classify("DescribeParameters", &self.region, &e))?;
-        let Some(meta) = described.parameters().iter().find(|m| m.name() == Some(name.as_str())) else {
-            return Ok(Read::Consistent(None)); // deleted between the two calls
+        let Some(got) = got else { return Ok(None) };
+        let query = Query { names: vec![name.clone()], ..Query::default() };
+        let Some(meta) = self.list(&query, None).await?.items.into_iter().next() else {
+            return Ok(None); // deleted between the two calls
         };
-        if got.version() != meta.version() {
-            return Ok(Read::VersionsDiffer);
+        if got.version() != meta.version {
+            return Err(self.versions_differ());
         }
-        let kind = match got.r#type() {
-            Some(SdkType::String) => ParameterType::String,
-            Some(SdkType::StringList) => ParameterType::StringList,
-            Some(SdkType::SecureString) => ParameterType::SecureString,
-            _ => return Err(self.permanent("GetParameter", "UnsupportedParameterType", Reason::Validation)),
-        };
-        let policies = meta
-            .policies()
-            .iter()
-            .map(parse_policy)
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| self.permanent("DescribeParameters", "UnreadablePolicy", Reason::PolicyUnreadable))?;
-        let non_empty = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
-        Ok(Read::Consistent(Some(Parameter {
-            name: name.clone(),
-            value: Value::new(got.value().unwrap_or_default()),
-            kind,
-            key_id: non_empty(meta.key_id()).filter(|_| kind == ParameterType::SecureString),
-            description: non_empty(meta.description()),
-            allowed_pattern: non_empty(meta.allowed_pattern()),
-            data_type: non_empty(got.data_type().or(meta.data_type())).unwrap_or_else(|| DEFAULT_DATA_TYPE.to_owned()),
-            tier: match meta.tier() {
-                Some(ParameterTier::Advanced) => Tier::Advanced,
-                _ => Tier::Standard,
-            },
-            policies,
-        })))
+        Ok(Some(meta.with_value(Value::new(got.value().unwrap_or_default()))))
+    }
+
+    fn versions_differ(&self) -> StoreError {
+        StoreError {
+            operation: "DescribeParameters",
+            region: self.region.clone(),
+            code: "ConcurrentWrites".into(),
+            class: ErrorClass::Transient,
+        }
     }
 
     async fn put(&self, p: &Parameter, overwrite: bool, tags: &Tags) -> StoreResult<()> {
@@ -99,6 +93,7 @@ impl SsmStore {
             None
         };
         let tags = (!overwrite && !tags.is_empty()).then(|| to_sdk_tags(tags)).transpose()?;
+        self.write_slot().await;
         self.client
             .put_parameter()
             .name(p.name.as_str())
@@ -120,6 +115,39 @@ impl SsmStore {
             .map_err(|e| classify("PutParameter", &self.region, &e))?;
         Ok(())
     }
+
+    fn filters(&self, query: &Query) -> StoreResult<Vec<ParameterStringFilter>> {
+        let invalid = |_| self.permanent("DescribeParameters", "InvalidFilter", Reason::Validation);
+        let mut filters = Vec::new();
+        if !query.names.is_empty() {
+            let names = query.names.iter().map(|n| n.as_str().to_owned()).collect();
+            filters.push(
+                ParameterStringFilter::builder()
+                    .key("Name")
+                    .option("Equals")
+                    .set_values(Some(names))
+                    .build()
+                    .map_err(invalid)?,
+            );
+        }
+        if let Some(path) = &query.path {
+            filters.push(
+                ParameterStringFilter::builder()
+                    .key("Path")
+                    .option("Recursive")
+                    .values(path)
+                    .build()
+                    .map_err(invalid)?,
+            );
+        }
+        for (key, values) in &query.tags {
+            let values = (!values.is_empty()).then(|| values.clone());
+            filters.push(
+                ParameterStringFilter::builder().key(format!("tag:{key}")).set_values(values).build().map_err(invalid)?,
+            );
+        }
+        Ok(filters)
+    }
 }
 
 impl ParameterStore for SsmStore {
@@ -128,6 +156,7 @@ impl ParameterStore for SsmStore {
     }
 
     async fn read_tags(&self, name: &ParameterName) -> StoreResult<Option<Tags>> {
+        self.read_slot().await;
         let out = self
             .client
             .list_tags_for_resource()
@@ -145,34 +174,70 @@ impl ParameterStore for SsmStore {
     /// Value and metadata come from two calls; if a write lands between them their versions differ,
     /// and the pair is read again so that a replica never mixes two versions.
     async fn read(&self, name: &ParameterName) -> StoreResult<Option<Parameter>> {
-        for _ in 0..CONSISTENT_READ_ATTEMPTS {
-            if let Read::Consistent(p) = self.read_once(name).await? {
-                return Ok(p);
+        for _ in 1..CONSISTENT_READ_ATTEMPTS {
+            match self.read_once(name).await {
+                Err(e) if e.code == "ConcurrentWrites" => continue,
+                other => return other,
             }
         }
-        Err(StoreError {
-            operation: "DescribeParameters",
-            region: self.region.clone(),
-            code: "ConcurrentWrites".into(),
-            class: ErrorClass::Transient,
-        })
+        self.read_once(name).await
+    }
+
+    async fn list(&self, query: &Query, token: Option<&str>) -> StoreResult<Page> {
+        let filters = self.filters(query)?;
+        self.read_slot().await;
+        let out = self
+            .client
+            .describe_parameters()
+            .set_parameter_filters(Some(filters))
+            .max_results(PAGE_SIZE)
+            .set_next_token(token.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeParameters", &self.region, &e))?;
+        let items = out.parameters().iter().filter_map(|m| self.metadata(m).transpose()).collect::<StoreResult<_>>()?;
+        Ok(Page { items, next: out.next_token().filter(|t| !t.is_empty()).map(str::to_owned) })
+    }
+
+    async fn values(&self, names: &[ParameterName]) -> StoreResult<Vec<(ParameterName, VersionedValue)>> {
+        let mut out = Vec::with_capacity(names.len());
+        for chunk in names.chunks(VALUES_PER_CALL) {
+            self.read_slot().await;
+            let got = self
+                .client
+                .get_parameters()
+                .set_names(Some(chunk.iter().map(|n| n.as_str().to_owned()).collect()))
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| classify("GetParameters", &self.region, &e))?;
+            for p in got.parameters() {
+                let Some(name) = chunk.iter().find(|n| Some(n.as_str()) == p.name()) else { continue };
+                let value = VersionedValue { value: Value::new(p.value().unwrap_or_default()), version: p.version() };
+                out.push((name.clone(), value));
+            }
+        }
+        Ok(out)
     }
 
     async fn apply(&self, name: &ParameterName, action: &Action) -> StoreResult<()> {
         match action {
             Action::Put { parameter, overwrite, tags } => self.put(parameter, *overwrite, tags).await,
             Action::AddTags(tags) => {
+                let tags = to_sdk_tags(tags)?;
+                self.write_slot().await;
                 self.client
                     .add_tags_to_resource()
                     .resource_type(ResourceTypeForTagging::Parameter)
                     .resource_id(name.as_str())
-                    .set_tags(Some(to_sdk_tags(tags)?))
+                    .set_tags(Some(tags))
                     .send()
                     .await
                     .map_err(|e| classify("AddTagsToResource", &self.region, &e))?;
                 Ok(())
             }
             Action::RemoveTags(keys) => {
+                self.write_slot().await;
                 self.client
                     .remove_tags_from_resource()
                     .resource_type(ResourceTypeForTagging::Parameter)
@@ -183,12 +248,49 @@ impl ParameterStore for SsmStore {
                     .map_err(|e| classify("RemoveTagsFromResource", &self.region, &e))?;
                 Ok(())
             }
-            Action::Delete => match self.client.delete_parameter().name(name.as_str()).send().await {
-                Ok(_) => Ok(()),
-                Err(e) if code_of(&e) == Some("ParameterNotFound") => Ok(()),
-                Err(e) => Err(classify("DeleteParameter", &self.region, &e)),
-            },
+            Action::Delete => {
+                self.write_slot().await;
+                match self.client.delete_parameter().name(name.as_str()).send().await {
+                    Ok(_) => Ok(()),
+                    Err(e) if code_of(&e) == Some("ParameterNotFound") => Ok(()),
+                    Err(e) => Err(classify("DeleteParameter", &self.region, &e)),
+                }
+            }
         }
+    }
+}
+
+impl SsmStore {
+    /// DescribeParameters' view → `Metadata`; `None` for a name SSM returned that is not a valid name.
+    fn metadata(&self, m: &ParameterMetadata) -> StoreResult<Option<Metadata>> {
+        let Some(name) = m.name().and_then(|n| ParameterName::parse(n).ok()) else { return Ok(None) };
+        let kind = match m.r#type() {
+            Some(SdkType::String) => ParameterType::String,
+            Some(SdkType::StringList) => ParameterType::StringList,
+            Some(SdkType::SecureString) => ParameterType::SecureString,
+            _ => return Err(self.permanent("DescribeParameters", "UnsupportedParameterType", Reason::Validation)),
+        };
+        let policies = m
+            .policies()
+            .iter()
+            .map(parse_policy)
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| self.permanent("DescribeParameters", "UnreadablePolicy", Reason::PolicyUnreadable))?;
+        let non_empty = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
+        Ok(Some(Metadata {
+            name,
+            kind,
+            key_id: non_empty(m.key_id()).filter(|_| kind == ParameterType::SecureString),
+            description: non_empty(m.description()),
+            allowed_pattern: non_empty(m.allowed_pattern()),
+            data_type: non_empty(m.data_type()).unwrap_or_else(|| DEFAULT_DATA_TYPE.to_owned()),
+            tier: match m.tier() {
+                Some(ParameterTier::Advanced) => Tier::Advanced,
+                _ => Tier::Standard,
+            },
+            policies,
+            version: m.version(),
+        }))
     }
 }
 
@@ -220,8 +322,7 @@ mod tests {
     #[test]
     fn policies_parse_from_json_and_from_the_emulators_literal() {
         let json = r#"{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2030-12-02T21:34:33.000Z"}}"#;
-        let literal =
-            "{'Type': 'Expiration', 'Version': '1.0', 'Attributes': {'Timestamp': '2030-12-02T21:34:33.000Z'}}";
+        let literal = "{'Type': 'Expiration', 'Version': '1.0', 'Attributes': {'Timestamp': '2030-12-02T21:34:33.000Z'}}";
         let a = parse_policy(&ParameterInlinePolicy::builder().policy_text(json).build());
         let b = parse_policy(&ParameterInlinePolicy::builder().policy_text(literal).build());
         assert!(a.is_some());

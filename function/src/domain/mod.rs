@@ -1,5 +1,6 @@
 //! The pure core: types and decisions. No SDK, no JSON envelopes, no I/O.
 
+pub mod cursor;
 pub mod keys;
 pub mod name;
 pub mod ownership;
@@ -8,10 +9,11 @@ pub mod planner;
 pub mod report;
 pub mod selection;
 
+pub use cursor::Cursor;
 pub use keys::{KeyRequest, TargetKey};
 pub use name::{NameError, ParameterName};
-pub use ownership::{Owner, Ownership, OWNER_TAG};
-pub use parameter::{Parameter, ParameterType, Tags, Tier, Value};
+pub use ownership::{tags_digest, Owner, Ownership, OWNER_TAG, TAGS_DIGEST_TAG};
+pub use parameter::{Metadata, Parameter, ParameterType, Tags, Tier, Value};
 pub use planner::{plan_delete, plan_write, Action, Desired, Plan, Rules, Stored};
 pub use report::{Field, Outcome, ParameterResult, Reason, Report, TargetResult};
 pub use selection::{Decision, Selection, SelectionMode};

@@ -1,9 +1,38 @@
 //! The ownership tag: which source a replica belongs to.
 
-use super::parameter::Tags;
+use sha2::{Digest, Sha256};
+
+use super::name::ParameterName;
+use super::parameter::{user_tags, Tags};
 
 /// Tag every replica carries: `<account>/<region>` of its source.
 pub const OWNER_TAG: &str = "ssm-replicator:source";
+
+/// Tag every replica carries: a digest of its name and the source tags it was written with. A full sync
+/// finds tag drift by filtering on it (DescribeParameters `tag:` filter) instead of reading replica tags.
+pub const TAGS_DIGEST_TAG: &str = "ssm-replicator:tags";
+
+/// The tags this tool writes for its own bookkeeping.
+pub fn is_bookkeeping(key: &str) -> bool {
+    key == OWNER_TAG || key == TAGS_DIGEST_TAG
+}
+
+/// 16 hex digits of SHA-256 over the name and the user tags (sorted), each length-prefixed.
+/// The name is included so that one replica can never match another parameter's digest.
+pub fn tags_digest(name: &ParameterName, tags: &Tags) -> String {
+    let mut hash = Sha256::new();
+    let mut field = |s: &str| {
+        hash.update((s.len() as u64).to_be_bytes());
+        hash.update(s.as_bytes());
+    };
+    field(name.as_str());
+    for (k, v) in user_tags(tags).filter(|(k, _)| !is_bookkeeping(k)) {
+        field(k);
+        field(v);
+    }
+    let digest = hash.finalize();
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
 
 /// The source this replicator serves, as written into the ownership tag.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +69,24 @@ impl Owner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_digest_depends_on_name_and_tags_only() {
+        let name = ParameterName::parse("/a").unwrap();
+        let tags: Tags = [("k".to_string(), "v".to_string())].into();
+        let d = tags_digest(&name, &tags);
+        assert_eq!(d.len(), 16);
+        let mut with_bookkeeping = tags.clone();
+        with_bookkeeping.insert(OWNER_TAG.into(), "1/us-east-1".into());
+        assert_eq!(tags_digest(&name, &with_bookkeeping), d);
+        assert_ne!(tags_digest(&ParameterName::parse("/b").unwrap(), &tags), d);
+        let other: Tags = [("k".to_string(), "w".to_string())].into();
+        assert_ne!(tags_digest(&name, &other), d);
+        // Length prefixes keep ("ab","c") and ("a","bc") apart.
+        let a: Tags = [("ab".to_string(), "c".to_string())].into();
+        let b: Tags = [("a".to_string(), "bc".to_string())].into();
+        assert_ne!(tags_digest(&name, &a), tags_digest(&name, &b));
+    }
 
     #[test]
     fn ownership_is_read_from_the_tag() {

@@ -96,6 +96,37 @@ pub struct Parameter {
     pub policies: Vec<serde_json::Value>,
 }
 
+/// What DescribeParameters says of a parameter: everything but the value, plus its version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metadata {
+    pub name: ParameterName,
+    pub kind: ParameterType,
+    pub key_id: Option<String>,
+    pub description: Option<String>,
+    pub allowed_pattern: Option<String>,
+    pub data_type: String,
+    pub tier: Tier,
+    pub policies: Vec<serde_json::Value>,
+    pub version: i64,
+}
+
+impl Metadata {
+    /// The whole parameter, given the value read (with decryption) at the same version.
+    pub fn with_value(self, value: Value) -> Parameter {
+        Parameter {
+            name: self.name,
+            value,
+            kind: self.kind,
+            key_id: self.key_id.filter(|_| self.kind == ParameterType::SecureString),
+            description: self.description,
+            allowed_pattern: self.allowed_pattern,
+            data_type: self.data_type,
+            tier: self.tier,
+            policies: self.policies,
+        }
+    }
+}
+
 impl Parameter {
     /// The `Policies` string PutParameter expects (a JSON array), `[]` for none.
     pub fn policies_json(&self) -> String {

@@ -3,7 +3,7 @@
 //! Pure: no I/O. The engine reads, calls `plan_write`/`plan_delete`, and executes `Plan::actions`.
 
 use super::keys::TargetKey;
-use super::ownership::{Owner, Ownership, OWNER_TAG};
+use super::ownership::{is_bookkeeping, tags_digest, Owner, Ownership, OWNER_TAG, TAGS_DIGEST_TAG};
 use super::parameter::{user_tags, Parameter, ParameterType, Tags, Tier};
 use super::report::{Field, Outcome, Reason};
 
@@ -13,7 +13,7 @@ pub struct Desired {
     /// The source parameter with `key_id` already mapped for the target (`None` = default key).
     pub parameter: Parameter,
     pub key: TargetKey,
-    /// The source's user tags plus the ownership tag.
+    /// The source's user tags plus the ownership and tags-digest tags.
     pub tags: Tags,
 }
 
@@ -21,8 +21,11 @@ impl Desired {
     pub fn new(source: &Parameter, source_tags: &Tags, key: TargetKey, owner: &Owner) -> Self {
         let mut parameter = source.clone();
         parameter.key_id = key.to_write().map(str::to_owned);
-        let mut tags: Tags = user_tags(source_tags).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut tags: Tags =
+            user_tags(source_tags).filter(|(k, _)| !is_bookkeeping(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let digest = tags_digest(&source.name, &tags);
         tags.insert(OWNER_TAG.to_owned(), owner.tag_value());
+        tags.insert(TAGS_DIGEST_TAG.to_owned(), digest);
         Self { parameter, key, tags }
     }
 }
@@ -111,7 +114,7 @@ pub fn plan_write(desired: &Desired, replica: Option<&Stored>, owner: &Owner, ru
     if add.contains_key(OWNER_TAG) {
         changed.push(Field::Ownership);
     }
-    if add.keys().any(|k| k != OWNER_TAG) || !remove.is_empty() {
+    if add.keys().chain(&remove).any(|k| k != OWNER_TAG) {
         changed.push(Field::Tags);
     }
     if !add.is_empty() {

@@ -4,7 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::cursor::Cursor;
 use super::name::ParameterName;
+
+/// Most results a full-sync report lists (all are counted; changes and failures are listed first come).
+pub const MAX_LISTED: usize = 100;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -135,11 +139,26 @@ pub struct Report {
     /// Set when the event needed no work at all (e.g. `source-write-failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored: Option<Reason>,
+    /// Event path: every parameter. Full sync: those that changed or failed, at most `MAX_LISTED`.
     pub parameters: Vec<ParameterResult>,
+    /// Results counted but not listed (full sync).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unlisted: u64,
     /// Outcome → count, over all parameters and targets.
     pub summary: BTreeMap<Outcome, u64>,
+    /// `outcome:reason` → count, for outcomes that carry a reason.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub reasons: BTreeMap<String, u64>,
     /// Region → operation → API attempts made during this invocation.
     pub api_calls: BTreeMap<String, BTreeMap<String, u64>>,
+    pub duration_ms: u64,
+    /// A full sync that ran out of time hands on from here (and has asked for the next invocation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<Cursor>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Report {
@@ -147,11 +166,31 @@ impl Report {
         Self { trigger: trigger.into(), ..Self::default() }
     }
 
+    /// Count and list a result (event path).
     pub fn push(&mut self, result: ParameterResult) {
+        self.count(&result);
+        self.parameters.push(result);
+    }
+
+    /// Count a result; list it only if something changed or failed, up to `MAX_LISTED` (full sync).
+    pub fn tally(&mut self, result: ParameterResult) {
+        self.count(&result);
+        let notable =
+            result.targets.iter().any(|t| !matches!(t.outcome, Outcome::Unchanged | Outcome::Skipped));
+        if notable && self.parameters.len() < MAX_LISTED {
+            self.parameters.push(result);
+        } else {
+            self.unlisted += 1;
+        }
+    }
+
+    fn count(&mut self, result: &ParameterResult) {
         for t in &result.targets {
             *self.summary.entry(t.outcome).or_default() += 1;
+            if let Some(reason) = t.reason {
+                *self.reasons.entry(format!("{}:{}", t.outcome.as_str(), reason.as_str())).or_default() += 1;
+            }
         }
-        self.parameters.push(result);
     }
 
     /// Targets whose failure was transient: the invocation must fail so that Lambda retries it.

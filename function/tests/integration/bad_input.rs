@@ -19,10 +19,11 @@ fn fixtures(dir: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The fixtures name /app/db/url and /app/db/user, so this one test owns those names.
+/// The fixtures name /app/db/url and /app/db/user, so this one test owns /app (and its full syncs
+/// are bounded to it).
 #[tokio::test]
 async fn every_fixture_goes_through_the_handler_and_malformed_ones_write_nothing() {
-    let w = World::new(&[]).await;
+    let w = World::new(&[("PATH_PREFIXES", "/app/")]).await;
     for name in ["/app/db/url", "/app/db/user"] {
         w.put(SOURCE, Put::string(name, "v")).await;
     }
@@ -65,9 +66,6 @@ async fn every_fixture_goes_through_the_handler_and_malformed_ones_write_nothing
                     "{file}: {report:?}"
                 );
             }
-            Err(HandlerError::FullSyncUnavailable) => {
-                assert!(file == "scheduled.json" || file == "manual-full-sync.json", "{file}");
-            }
             Err(e) => panic!("{file}: {e}"),
         }
     }
@@ -77,11 +75,11 @@ async fn every_fixture_goes_through_the_handler_and_malformed_ones_write_nothing
 }
 
 #[tokio::test]
-async fn full_sync_is_refused_clearly_until_it_exists() {
-    let w = World::new(&[]).await;
-    let err = w.invoke(json!({"action": "full-sync"})).await.unwrap_err();
-    assert!(err.to_string().contains("full sync is not available yet"), "{err}");
-    assert_eq!(w.writes(), 0);
+async fn a_cursor_that_does_not_fit_the_configuration_is_refused() {
+    let w = World::new(&[("PATH_PREFIXES", "{prefix}/")]).await;
+    let err = w.invoke(json!({"action": "full-sync", "cursor": {"phase": "orphans", "target": 7, "prefix": 0}})).await.unwrap_err();
+    assert!(err.to_string().contains("target out of range"), "{err}");
+    assert_eq!(w.calls.snapshot().values().flat_map(|o| o.keys()).filter(|op| op.as_str() != "GetCallerIdentity").count(), 0);
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod support;
 mod bad_input;
 mod errors;
 mod faults;
+mod full_sync;
 mod ownership;
 mod replication;
 mod secrets;

@@ -10,11 +10,13 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ssm::config::Credentials;
 use aws_sdk_ssm::types::{ParameterTier, ParameterType, ResourceTypeForTagging, Tag};
 use serde_json::{json, Value};
-use ssm_replicator::aws::{self, ApiCalls, AwsReplicator, KmsKeys, SsmStore};
+use ssm_replicator::aws::{self, ApiCalls, KmsKeys, SsmStore};
 use ssm_replicator::config::Config;
 use ssm_replicator::domain::Report;
-use ssm_replicator::engine::RetryPolicy;
+use ssm_replicator::domain::Owner;
+use ssm_replicator::engine::{Replicator, RetryPolicy};
 use ssm_replicator::handler::{Handler, HandlerError};
+use ssm_replicator::ports::Continuation;
 use ssm_replicator::telemetry;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::EnvFilter;
@@ -29,7 +31,7 @@ pub const OWNER_TAG: &str = "ssm-replicator:source";
 /// Operations that write.
 pub const WRITES: &[&str] = &["PutParameter", "AddTagsToResource", "RemoveTagsFromResource", "DeleteParameter"];
 
-fn endpoint() -> String {
+pub fn endpoint() -> String {
     std::env::var("SSM_REPLICATOR_TEST_ENDPOINT").unwrap_or_else(|_| {
         panic!("SSM_REPLICATOR_TEST_ENDPOINT is not set: run the suite with `make test` (it starts the emulator)")
     })
@@ -84,26 +86,63 @@ pub async fn sdk_config() -> SdkConfig {
 pub struct World {
     pub prefix: String,
     pub calls: ApiCalls,
-    pub handler: Handler<SsmStore, KmsKeys>,
+    pub handler: Handler<SsmStore, KmsKeys, Collect>,
     ssm: BTreeMap<&'static str, aws_sdk_ssm::Client>,
     kms: BTreeMap<&'static str, aws_sdk_kms::Client>,
 }
 
 impl World {
     pub async fn new(env: &[(&str, &str)]) -> Self {
+        Self::build(env, None).await
+    }
+
+    /// Like `new`, but `region`'s SSM calls go through `proxy` (a `FaultProxy` URL).
+    pub async fn proxied(env: &[(&str, &str)], region: &str, proxy: &str) -> Self {
+        Self::build(env, Some((region, proxy))).await
+    }
+
+    async fn build(env: &[(&str, &str)], proxy: Option<(&str, &str)>) -> Self {
         log_buffer();
         let prefix = format!("/t{:016x}", fastrand::u64(..));
-        let mut vars: BTreeMap<String, String> = [("SOURCE_REGION", SOURCE), ("TARGET_REGIONS", "us-east-2,eu-west-1")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let mut vars: BTreeMap<String, String> = [
+            ("SOURCE_REGION", SOURCE),
+            ("TARGET_REGIONS", "us-east-2,eu-west-1"),
+            ("READ_TPS", "1000"),
+            ("WRITE_TPS", "1000"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         for (k, v) in env {
             vars.insert(k.to_string(), v.replace("{prefix}", &prefix));
         }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
         let sdk = sdk_config().await;
         let calls = ApiCalls::default();
-        let replicator: AwsReplicator = aws::connect(&sdk, config, &calls).await.unwrap().with_retry(RetryPolicy {
+        let replicator = match proxy {
+            None => aws::connect(&sdk, config, &calls).await.unwrap(),
+            Some((proxied, url)) => {
+                let ssm = |region: &str| {
+                    let mut conf = aws_sdk_ssm::config::Builder::from(&sdk)
+                        .region(Region::new(region.to_owned()))
+                        .interceptor(calls.interceptor(region));
+                    if region == proxied {
+                        conf = conf.endpoint_url(url);
+                    }
+                    SsmStore::new(aws_sdk_ssm::Client::from_conf(conf.build()), region, config.rates)
+                };
+                let kms = |region: &str| {
+                    aws_sdk_kms::Client::from_conf(
+                        aws_sdk_kms::config::Builder::from(&sdk).region(Region::new(region.to_owned())).build(),
+                    )
+                };
+                let keys = KmsKeys::new(SOURCE, kms(SOURCE), [(EAST.into(), kms(EAST)), (WEST.into(), kms(WEST))].into());
+                let owner = Owner { account: ACCOUNT.into(), region: SOURCE.into() };
+                let (source, targets) = (ssm(SOURCE), vec![ssm(EAST), ssm(WEST)]);
+                Replicator::new(config, owner, source, targets, keys)
+            }
+        };
+        let replicator = replicator.with_retry(RetryPolicy {
             attempts: 3,
             base: Duration::from_millis(20),
             cap: Duration::from_millis(100),
@@ -117,10 +156,15 @@ impl World {
         Self {
             prefix,
             calls: calls.clone(),
-            handler: Handler::new(replicator, calls),
+            handler: Handler::new(replicator, calls, Collect::default()),
             ssm: [SOURCE, EAST, WEST].into_iter().map(|r| (r, region_client(r))).collect(),
             kms: [SOURCE, EAST, WEST].into_iter().map(|r| (r, kms_client(r))).collect(),
         }
+    }
+
+    /// What the handler handed on (full sync continuations).
+    pub fn handler_continuation(&self) -> &Collect {
+        self.handler.continuation()
     }
 
     /// A name under this test's prefix.
@@ -233,7 +277,12 @@ impl World {
     }
 
     pub async fn invoke(&self, event: Value) -> Result<Report, HandlerError> {
-        self.handler.handle(&event).await
+        self.handler.handle(&event, None).await
+    }
+
+    /// Invoke with a time budget (a full sync hands on once it is spent).
+    pub async fn invoke_within(&self, event: Value, budget: Duration) -> Result<Report, HandlerError> {
+        self.handler.handle(&event, Some(std::time::Instant::now() + budget)).await
     }
 
     /// Invoke with the native change event for `name` and expect a report.
@@ -328,5 +377,22 @@ pub fn outcome(report: &Report, name: &str, region: &str) -> String {
     match t.reason {
         Some(r) => format!("{outcome}:{}", r.as_str()),
         None => outcome.to_owned(),
+    }
+}
+
+/// A continuation that keeps what it was handed, for the test to deliver.
+#[derive(Default)]
+pub struct Collect(pub Mutex<Vec<Value>>);
+
+impl Collect {
+    pub fn take(&self) -> Vec<Value> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl Continuation for Collect {
+    async fn hand_off(&self, payload: &Value) -> ssm_replicator::ports::StoreResult<()> {
+        self.0.lock().unwrap().push(payload.clone());
+        Ok(())
     }
 }

@@ -1,8 +1,6 @@
 //! Orchestration over the ports: re-read the source, decide, then per target (in parallel) read the
 //! replica, plan, and write only the drift. Transient failures are retried here with jittered backoff.
 
-use std::time::Duration;
-
 use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
@@ -16,48 +14,14 @@ use crate::domain::{
 };
 use crate::ports::{KeyResolver, ParameterStore, StoreError};
 
+mod full_sync;
+mod retry;
+
+pub use full_sync::{FullSyncError, Sink};
+pub use retry::RetryPolicy;
+
 /// How many parameters of one command are handled at once (writes are throttled to ~3 TPS per account).
 const NAME_CONCURRENCY: usize = 4;
-
-/// Jittered exponential backoff for transient errors (on top of the SDK's own retries).
-#[derive(Clone, Copy, Debug)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub base: Duration,
-    pub cap: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self { attempts: 4, base: Duration::from_millis(200), cap: Duration::from_secs(3) }
-    }
-}
-
-impl RetryPolicy {
-    /// Full jitter: a random delay in [0, min(cap, base·2^attempt)].
-    fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self.base.saturating_mul(1 << attempt.min(16)).min(self.cap);
-        ceiling.mul_f64(fastrand::f64())
-    }
-
-    async fn run<T, F, Fut>(&self, mut step: F) -> Result<T, StoreError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, StoreError>>,
-    {
-        let mut attempt = 0;
-        loop {
-            match step().await {
-                Err(e) if e.is_transient() && attempt + 1 < self.attempts => {
-                    warn!(operation = e.operation, region = %e.region, code = %e.code, attempt, "transient error, retrying");
-                    tokio::time::sleep(self.delay(attempt)).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
-    }
-}
 
 pub struct Replicator<S, K> {
     config: Config,
@@ -66,16 +30,23 @@ pub struct Replicator<S, K> {
     targets: Vec<S>,
     keys: K,
     retry: RetryPolicy,
+    dry_run: bool,
 }
 
 impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
     /// `targets` must be in the order of `config.target_regions` (checked by region name).
     pub fn new(config: Config, owner: Owner, source: S, targets: Vec<S>, keys: K) -> Self {
-        Self { config, owner, source, targets, keys, retry: RetryPolicy::default() }
+        Self { config, owner, source, targets, keys, retry: RetryPolicy::default(), dry_run: false }
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Plan and report, but write nothing.
+    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
         self
     }
 
@@ -92,6 +63,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         let results: Vec<ParameterResult> =
             stream::iter(names).map(|n| self.sync_one(n)).buffered(NAME_CONCURRENCY).collect().await;
         for r in results {
+            log_result(&r);
             report.push(r);
         }
     }
@@ -101,17 +73,6 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             Ok(targets) => targets,
             Err(e) => self.every_target(|region| failed(region, &e)),
         };
-        for t in &targets {
-            info!(
-                parameter = %name,
-                target = %t.region,
-                outcome = t.outcome.as_str(),
-                reason = t.reason.map(|r| r.as_str()),
-                changed = ?t.changed,
-                error = t.error.as_deref(),
-                "replication result"
-            );
-        }
         ParameterResult { name: name.clone(), targets }
     }
 
@@ -163,7 +124,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                 }
             };
             let plan = plan_write(&desired, replica.as_ref(), &self.owner, &self.config.rules);
-            execute(store, &source.name, plan).await
+            self.execute(store, &source.name, plan).await
         };
         self.retry.run(step).await.unwrap_or_else(|e| failed(region, &e))
     }
@@ -181,11 +142,23 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         join_all(self.targets.iter().map(|store| async move {
             let step = || async {
                 let tags = store.read_tags(name).await?;
-                execute(store, name, plan_delete(tags.as_ref(), &self.owner, &self.config.rules)).await
+                self.execute(store, name, plan_delete(tags.as_ref(), &self.owner, &self.config.rules)).await
             };
             self.retry.run(step).await.unwrap_or_else(|e| failed(store.region(), &e))
         }))
         .await
+    }
+
+    /// Carry out a plan (unless this is a dry run) and report it.
+    async fn execute(&self, store: &S, name: &ParameterName, plan: Plan) -> Result<TargetResult, StoreError> {
+        if !self.dry_run {
+            for action in &plan.actions {
+                store.apply(name, action).await?;
+            }
+        }
+        let mut result = TargetResult::new(store.region(), plan.outcome, plan.reason);
+        result.changed = plan.changed;
+        Ok(result)
     }
 
     fn every_target(&self, result: impl Fn(&str) -> TargetResult) -> Vec<TargetResult> {
@@ -193,13 +166,19 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
     }
 }
 
-async fn execute<S: ParameterStore>(store: &S, name: &ParameterName, plan: Plan) -> Result<TargetResult, StoreError> {
-    for action in &plan.actions {
-        store.apply(name, action).await?;
+/// One log line per parameter per target: names, outcomes and reason codes, never values.
+pub(crate) fn log_result(result: &ParameterResult) {
+    for t in &result.targets {
+        info!(
+            parameter = %result.name,
+            target = %t.region,
+            outcome = t.outcome.as_str(),
+            reason = t.reason.map(|r| r.as_str()),
+            changed = ?t.changed,
+            error = t.error.as_deref(),
+            "replication result"
+        );
     }
-    let mut result = TargetResult::new(store.region(), plan.outcome, plan.reason);
-    result.changed = plan.changed;
-    Ok(result)
 }
 
 fn skipped(region: &str, reason: Reason) -> TargetResult {

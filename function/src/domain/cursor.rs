@@ -1,0 +1,35 @@
+//! Where a full sync stands, so that a run cut short by its time budget can be handed on and resumed.
+
+use serde::{Deserialize, Serialize};
+
+/// A position between two listing pages. Pages are processed whole before the cursor moves, so
+/// resuming from it repeats no write and skips no parameter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Cursor {
+    /// Comparing the source selection: `prefix` indexes the configured path prefixes.
+    Source {
+        prefix: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    /// Looking for owned replicas whose source is gone, in target `target` (index into the targets).
+    Orphans {
+        target: usize,
+        prefix: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+}
+
+impl Cursor {
+    pub fn start() -> Self {
+        Self::Source { prefix: 0, token: None }
+    }
+}
+
+impl Default for Cursor {
+    fn default() -> Self {
+        Self::start()
+    }
+}

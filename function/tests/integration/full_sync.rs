@@ -1,0 +1,189 @@
+//! Full sync: reads only when nothing changed, writes exactly the drift, deletes orphans safely, hands
+//! off when its time budget is spent. Each test bounds the sync to its own prefix.
+
+use std::time::Duration;
+
+use aws_sdk_ssm::types::{ParameterTier, ParameterType};
+use futures::stream::{self, StreamExt};
+use serde_json::json;
+use ssm_replicator::domain::{Outcome, Report};
+use ssm_replicator::handler::HandlerError;
+
+use crate::faults::{FaultProxy, Rule};
+use crate::support::*;
+
+const PREFIX_ONLY: (&str, &str) = ("PATH_PREFIXES", "{prefix}/");
+
+/// `n` tagged parameters: a mix of String, StringList, SecureString (default key) and Advanced tier.
+async fn seed(w: &World, n: usize) -> Vec<String> {
+    let names: Vec<String> = (0..n).map(|i| w.name(&format!("p{i:05}"))).collect();
+    stream::iter(names.iter().enumerate())
+        .for_each_concurrent(16, |(i, name)| async move {
+            let value = format!("value-{i}");
+            let base = Put::string(name, &value).tags(&[("replicate", "yes"), ("team", "core")]);
+            let put = match i % 4 {
+                0 => base,
+                1 => Put { kind: ParameterType::StringList, ..base },
+                2 => Put { kind: ParameterType::SecureString, ..base },
+                _ => Put { tier: Some(ParameterTier::Advanced), description: Some("advanced"), ..base },
+            };
+            w.put(SOURCE, put).await;
+        })
+        .await;
+    names
+}
+
+async fn full_sync(w: &World) -> Report {
+    w.invoke(json!({"action": "full-sync"})).await.unwrap_or_else(|e| panic!("full sync: {e}"))
+}
+
+fn calls_in(report: &Report, region: &str, op: &str) -> u64 {
+    report.api_calls.get(region).and_then(|ops| ops.get(op)).copied().unwrap_or(0)
+}
+
+fn total(report: &Report, ops: &[&str]) -> u64 {
+    report.api_calls.values().flat_map(|o| o.iter()).filter(|(op, _)| ops.contains(&op.as_str())).map(|(_, n)| n).sum()
+}
+
+fn all_calls(report: &Report) -> u64 {
+    report.api_calls.values().flat_map(|o| o.values()).sum()
+}
+
+#[tokio::test]
+async fn a_no_change_full_sync_only_reads_and_stays_under_half_a_call_per_parameter() {
+    let w = World::new(&[PREFIX_ONLY]).await;
+    let n = 150;
+    seed(&w, n).await;
+    let first = full_sync(&w).await;
+    assert_eq!(first.summary.get(&Outcome::Created), Some(&(2 * n as u64)), "{:?}", first.summary);
+
+    let second = full_sync(&w).await;
+    assert_eq!(second.summary.get(&Outcome::Unchanged), Some(&(2 * n as u64)), "{:?}", second.summary);
+    assert_eq!(total(&second, WRITES), 0, "{:?}", second.api_calls);
+    let tag_reads = total(&second, &["ListTagsForResource"]);
+    let others = all_calls(&second) - tag_reads;
+    let per_parameter = others as f64 / n as f64;
+    eprintln!("no-change full sync of {n} into 2 targets: {others} calls without tag reads = {per_parameter:.3}/parameter; {tag_reads} tag reads; {:?}", second.api_calls);
+    assert!(per_parameter <= 0.5, "{per_parameter} calls per parameter: {:?}", second.api_calls);
+    assert!(calls_in(&second, SOURCE, "ListTagsForResource") <= n as u64);
+    assert_eq!(calls_in(&second, EAST, "ListTagsForResource") + calls_in(&second, WEST, "ListTagsForResource"), 0);
+    assert!(second.parameters.is_empty(), "nothing changed, nothing listed");
+}
+
+#[tokio::test]
+async fn one_percent_changed_writes_exactly_the_changed_parameters_times_the_targets() {
+    let w = World::new(&[PREFIX_ONLY]).await;
+    let names = seed(&w, 200).await;
+    full_sync(&w).await;
+    // Two plain Strings (every fourth seeded parameter is one): 1% of 200.
+    for name in [&names[8], &names[12]] {
+        w.put(SOURCE, Put::string(name, "changed")).await;
+    }
+    let report = full_sync(&w).await;
+    assert_eq!(total(&report, WRITES), 4, "{:?}", report.api_calls);
+    assert_eq!(total(&report, &["PutParameter"]), 4);
+    assert_eq!(report.summary.get(&Outcome::Updated), Some(&4));
+    assert_eq!(report.parameters.len(), 2, "the two changed parameters are listed");
+    for region in [EAST, WEST] {
+        assert_eq!(w.get(region, &names[8]).await.unwrap().value(), Some("changed"));
+    }
+}
+
+#[tokio::test]
+async fn tag_drift_in_the_source_is_found_by_every_full_sync() {
+    let w = World::new(&[PREFIX_ONLY]).await;
+    let names = seed(&w, 20).await;
+    full_sync(&w).await;
+    w.tag(SOURCE, &names[0], &[("owner", "alice")]).await;
+    w.untag(SOURCE, &names[4], &["team"]).await;
+
+    let report = full_sync(&w).await;
+    assert_eq!(total(&report, &["PutParameter"]), 0, "a tag change rewrites no value");
+    // names[0]: one AddTags per target (new tag + digest); names[4]: RemoveTags + AddTags (digest) per target.
+    assert_eq!(total(&report, &["AddTagsToResource"]), 4, "{:?}", report.api_calls);
+    assert_eq!(total(&report, &["RemoveTagsFromResource"]), 2, "{:?}", report.api_calls);
+    for region in [EAST, WEST] {
+        assert_eq!(w.tags_of(region, &names[0]).await.get("owner").map(String::as_str), Some("alice"));
+        assert!(!w.tags_of(region, &names[4]).await.contains_key("team"));
+    }
+    let again = full_sync(&w).await;
+    assert_eq!(total(&again, WRITES), 0);
+}
+
+#[tokio::test]
+async fn a_spent_time_budget_hands_off_and_the_chain_finishes_with_each_parameter_written_once() {
+    let w = World::new(&[PREFIX_ONLY]).await;
+    let n = 120; // three source pages
+    let names = seed(&w, n).await;
+
+    let mut event = json!({"action": "full-sync"});
+    let mut invocations = 0;
+    let mut puts = 0;
+    loop {
+        invocations += 1;
+        assert!(invocations < 20, "the chain does not end");
+        let report = w.invoke_within(event, Duration::ZERO).await.unwrap();
+        puts += total(&report, &["PutParameter"]);
+        let handed = w.handler_continuation().take();
+        match (report.next.is_some(), handed.as_slice()) {
+            (false, []) => break,
+            (true, [payload]) => event = payload.clone(),
+            other => panic!("report and hand-off disagree: {other:?}"),
+        }
+    }
+    // 3 source pages, then the orphan listing of each target (120 owned replicas: 3 pages each).
+    assert_eq!(invocations, 9);
+    assert_eq!(puts, 2 * n as u64, "every parameter written exactly once per target");
+    for name in names.iter().step_by(7) {
+        let source = w.get(SOURCE, name).await.unwrap();
+        for region in [EAST, WEST] {
+            assert_eq!(w.get(region, name).await.unwrap().value(), source.value(), "{name} {region}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_orphan_is_deleted_and_unmanaged_parameters_are_reported_and_left_alone() {
+    let w = World::new(&[PREFIX_ONLY, ("ADOPT_UNMANAGED", "false")]).await;
+    let names = seed(&w, 6).await;
+    let (stray, clash) = (w.name("stray"), names[1].clone());
+    w.put(EAST, Put::string(&stray, "not ours").tags(&[])).await;
+    w.put(EAST, Put::string(&clash, "theirs").tags(&[])).await; // same name as a source parameter
+    full_sync(&w).await;
+    w.delete(SOURCE, &names[0]).await;
+
+    let report = full_sync(&w).await;
+    assert_eq!(report.reasons.get("skipped:unmanaged"), Some(&1), "{:?}", report.reasons);
+    let orphan = report.parameters.iter().find(|p| p.name.as_str() == names[0]).unwrap();
+    assert!(orphan.targets.iter().all(|t| t.outcome == Outcome::Deleted), "{orphan:?}");
+    assert_eq!(total(&report, &["DeleteParameter"]), 2);
+    for region in [EAST, WEST] {
+        assert!(w.get(region, &names[0]).await.is_none());
+    }
+    assert_eq!(w.get(EAST, &stray).await.unwrap().value(), Some("not ours"));
+    assert_eq!(w.get(EAST, &clash).await.unwrap().value(), Some("theirs"));
+}
+
+#[tokio::test]
+async fn a_failing_listing_deletes_nothing() {
+    // The source answers every name lookup (DescribeParameters with a Name filter) with throttling:
+    // the sync cannot confirm that any source is gone, so it must not delete anything.
+    let proxy = FaultProxy::start(
+        &endpoint(),
+        vec![Rule::fail("DescribeParameters", "ThrottlingException").when_body_contains("\"Key\":\"Name\"")],
+    );
+    let healthy = World::new(&[PREFIX_ONLY]).await;
+    let names = seed(&healthy, 60).await;
+    full_sync(&healthy).await;
+    healthy.delete(SOURCE, &names[0]).await;
+
+    let w = World::proxied(&[("PATH_PREFIXES", &format!("{}/", healthy.prefix))], SOURCE, &proxy.url).await;
+    let err = w.invoke(json!({"action": "full-sync"})).await.unwrap_err();
+    assert!(matches!(err, HandlerError::FullSync(_)), "{err}");
+    assert!(err.to_string().contains("deleted nothing"), "{err}");
+    assert!(proxy.failed("DescribeParameters") > 0, "the fault was exercised");
+    assert_eq!(w.calls.total(&["DeleteParameter"]), 0);
+    for region in [EAST, WEST] {
+        assert!(w.get(region, &names[0]).await.is_some(), "the orphan survives a failed check");
+    }
+}
