@@ -42,10 +42,8 @@ impl<S: ParameterStore, K: KeyResolver, C: Continuation> Handler<S, K, C> {
     pub async fn handle(&self, event: &Value, deadline: Option<Instant>) -> Result<Report, HandlerError> {
         let started = Instant::now();
         let before = self.calls.snapshot();
-        let origin = Origin {
-            region: &self.replicator.config().source_region,
-            account: &self.replicator.owner().account,
-        };
+        let origin =
+            Origin { region: &self.replicator.config().source_region, account: &self.replicator.owner().account };
         let parsed = events::parse(event, origin).inspect_err(|e| error!(error = %e, "rejected event"))?;
         let mut report = Report::new(parsed.trigger);
         // A full sync repairs on its next run and may already have handed on: its per-parameter

@@ -4,6 +4,7 @@
 //! `events` turns EventBridge envelopes and manual commands into commands; `handler` ties them for Lambda.
 
 pub mod aws;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;

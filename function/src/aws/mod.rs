@@ -32,11 +32,21 @@ pub enum ConnectError {
 
 /// Load the SDK configuration the standard way (environment, profile, `AWS_ENDPOINT_URL`), with timeouts.
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    sdk_loader(None, None).load().await
+}
+
+/// The standard loader with this tool's timeouts and adaptive retries; optionally a profile and endpoint.
+pub fn sdk_loader(profile: Option<&str>, endpoint_url: Option<&str>) -> aws_config::ConfigLoader {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(3))
-        .load()
-        .await
+        .retry_config(RetryConfig::adaptive().with_max_attempts(3));
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader
 }
 
 pub fn timeouts() -> TimeoutConfig {

@@ -143,7 +143,11 @@ impl SsmStore {
         for (key, values) in &query.tags {
             let values = (!values.is_empty()).then(|| values.clone());
             filters.push(
-                ParameterStringFilter::builder().key(format!("tag:{key}")).set_values(values).build().map_err(invalid)?,
+                ParameterStringFilter::builder()
+                    .key(format!("tag:{key}"))
+                    .set_values(values)
+                    .build()
+                    .map_err(invalid)?,
             );
         }
         Ok(filters)
@@ -322,7 +326,8 @@ mod tests {
     #[test]
     fn policies_parse_from_json_and_from_the_emulators_literal() {
         let json = r#"{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2030-12-02T21:34:33.000Z"}}"#;
-        let literal = "{'Type': 'Expiration', 'Version': '1.0', 'Attributes': {'Timestamp': '2030-12-02T21:34:33.000Z'}}";
+        let literal =
+            "{'Type': 'Expiration', 'Version': '1.0', 'Attributes': {'Timestamp': '2030-12-02T21:34:33.000Z'}}";
         let a = parse_policy(&ParameterInlinePolicy::builder().policy_text(json).build());
         let b = parse_policy(&ParameterInlinePolicy::builder().policy_text(literal).build());
         assert!(a.is_some());

@@ -175,8 +175,7 @@ impl Report {
     /// Count a result; list it only if something changed or failed, up to `MAX_LISTED` (full sync).
     pub fn tally(&mut self, result: ParameterResult) {
         self.count(&result);
-        let notable =
-            result.targets.iter().any(|t| !matches!(t.outcome, Outcome::Unchanged | Outcome::Skipped));
+        let notable = result.targets.iter().any(|t| !matches!(t.outcome, Outcome::Unchanged | Outcome::Skipped));
         if notable && self.parameters.len() < MAX_LISTED {
             self.parameters.push(result);
         } else {

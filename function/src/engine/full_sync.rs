@@ -102,10 +102,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         if prefixes.is_empty() {
             return vec![None];
         }
-        prefixes
-            .iter()
-            .map(|p| Some(p.trim_end_matches('/').to_owned()).filter(|p| !p.is_empty()))
-            .collect()
+        prefixes.iter().map(|p| Some(p.trim_end_matches('/').to_owned()).filter(|p| !p.is_empty())).collect()
     }
 
     fn check_cursor(&self, cursor: &Cursor, paths: usize) -> Result<(), FullSyncError> {

@@ -47,7 +47,6 @@ impl RetryPolicy {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,9 +77,15 @@ async fn every_fixture_goes_through_the_handler_and_malformed_ones_write_nothing
 #[tokio::test]
 async fn a_cursor_that_does_not_fit_the_configuration_is_refused() {
     let w = World::new(&[("PATH_PREFIXES", "{prefix}/")]).await;
-    let err = w.invoke(json!({"action": "full-sync", "cursor": {"phase": "orphans", "target": 7, "prefix": 0}})).await.unwrap_err();
+    let err = w
+        .invoke(json!({"action": "full-sync", "cursor": {"phase": "orphans", "target": 7, "prefix": 0}}))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("target out of range"), "{err}");
-    assert_eq!(w.calls.snapshot().values().flat_map(|o| o.keys()).filter(|op| op.as_str() != "GetCallerIdentity").count(), 0);
+    assert_eq!(
+        w.calls.snapshot().values().flat_map(|o| o.keys()).filter(|op| op.as_str() != "GetCallerIdentity").count(),
+        0
+    );
 }
 
 #[tokio::test]

@@ -90,7 +90,10 @@ fn serve(client: TcpStream, upstream: &str, rules: &[Rule], seen: &Mutex<BTreeMa
     while let Some((head, body)) = read_message(&mut reader) {
         let operation = head
             .iter()
-            .find_map(|l| l.to_ascii_lowercase().strip_prefix("x-amz-target:").map(|v| v.trim().to_owned()))
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("x-amz-target").then(|| value.trim().to_owned())
+            })
             .map(|t| t.rsplit('.').next().unwrap_or_default().to_owned())
             .unwrap_or_default();
         let request = Request { head, body, operation };
@@ -98,10 +101,7 @@ fn serve(client: TcpStream, upstream: &str, rules: &[Rule], seen: &Mutex<BTreeMa
         let rule = rules.iter().find(|r| {
             r.operation.eq_ignore_ascii_case(&request.operation) && r.body_contains.is_none_or(|n| text.contains(n))
         });
-        let op = rules
-            .iter()
-            .find(|r| r.operation.eq_ignore_ascii_case(&request.operation))
-            .map_or(request.operation.clone(), |r| r.operation.to_owned());
+        let op = request.operation.clone();
         {
             let mut counts = seen.lock().unwrap();
             let entry = counts.entry(op).or_insert((0, 0));

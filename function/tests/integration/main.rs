@@ -7,6 +7,7 @@
 mod support;
 
 mod bad_input;
+mod cli;
 mod errors;
 mod faults;
 mod full_sync;

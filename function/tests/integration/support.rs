@@ -12,8 +12,8 @@ use aws_sdk_ssm::types::{ParameterTier, ParameterType, ResourceTypeForTagging, T
 use serde_json::{json, Value};
 use ssm_replicator::aws::{self, ApiCalls, KmsKeys, SsmStore};
 use ssm_replicator::config::Config;
-use ssm_replicator::domain::Report;
 use ssm_replicator::domain::Owner;
+use ssm_replicator::domain::Report;
 use ssm_replicator::engine::{Replicator, RetryPolicy};
 use ssm_replicator::handler::{Handler, HandlerError};
 use ssm_replicator::ports::Continuation;
@@ -136,7 +136,8 @@ impl World {
                         aws_sdk_kms::config::Builder::from(&sdk).region(Region::new(region.to_owned())).build(),
                     )
                 };
-                let keys = KmsKeys::new(SOURCE, kms(SOURCE), [(EAST.into(), kms(EAST)), (WEST.into(), kms(WEST))].into());
+                let keys =
+                    KmsKeys::new(SOURCE, kms(SOURCE), [(EAST.into(), kms(EAST)), (WEST.into(), kms(WEST))].into());
                 let owner = Owner { account: ACCOUNT.into(), region: SOURCE.into() };
                 let (source, targets) = (ssm(SOURCE), vec![ssm(EAST), ssm(WEST)]);
                 Replicator::new(config, owner, source, targets, keys)

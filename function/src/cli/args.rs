@@ -1,0 +1,141 @@
+//! Command-line arguments. They become the same `Config` the Lambda reads from its environment.
+
+use std::collections::BTreeMap;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, ConfigError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ssm-replicator",
+    version,
+    about = "Replicate SSM Parameter Store parameters from a source region to target regions",
+    after_help = "Exit status: 0 done (or in sync), 1 error or failed replications, 2 bad usage, 3 drift found (--check)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub options: Options,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Full sync now: write only the drift, delete owned orphans.
+    Sync {
+        /// Print the plan and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Drift report per parameter per target: in-sync, missing, drifted (fields), orphan, unmanaged.
+    Diff {
+        /// Exit with status 3 when anything is missing, drifted or orphaned (a CI drift gate).
+        #[arg(long)]
+        check: bool,
+        /// Also list parameters that are in sync (the table shows only differences by default).
+        #[arg(long)]
+        all: bool,
+    },
+    /// Replicate these parameters now (as their change events would).
+    Replicate {
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+        /// Print the plan and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SelectionArg {
+    Tagged,
+    All,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// Region to replicate from [default: the profile's or AWS_REGION].
+    #[arg(long, global = true)]
+    pub source_region: Option<String>,
+    /// Target regions, comma-separated.
+    #[arg(long, global = true, value_delimiter = ',')]
+    pub targets: Vec<String>,
+    /// Only parameters under this path (repeatable).
+    #[arg(long = "path", global = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// tagged: parameters tagged yes/true/region list; all: everything under --path unless tagged no.
+    #[arg(long, global = true, value_enum, default_value_t = SelectionArg::Tagged)]
+    pub selection: SelectionArg,
+    /// The selection tag key.
+    #[arg(long, global = true, default_value = "replicate")]
+    pub tag: String,
+    /// region=key-id-or-alias-or-arn,... for SecureStrings in that target.
+    #[arg(long, global = true)]
+    pub kms_key_map: Option<String>,
+    /// Never delete replicas, even owned ones whose source is gone.
+    #[arg(long, global = true)]
+    pub no_delete: bool,
+    /// Leave same-name target parameters without the ownership tag alone instead of adopting them.
+    #[arg(long, global = true)]
+    pub no_adopt: bool,
+    /// Replicate aws:ec2:image parameters too.
+    #[arg(long, global = true)]
+    pub replicate_ami: bool,
+    /// Reads per second per region [default: 40].
+    #[arg(long, global = true)]
+    pub read_tps: Option<u32>,
+    /// Writes per second per region [default: 3].
+    #[arg(long, global = true)]
+    pub write_tps: Option<u32>,
+    /// Send every AWS call to this endpoint (e.g. a local emulator).
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// AWS profile for credentials and the default region.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// JSON lines on stdout (one per parameter and target, then a summary) instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl Options {
+    /// The `Config` these flags describe; errors name the flag, not the environment variable.
+    pub fn config(&self, default_region: Option<&str>) -> Result<Config, ConfigError> {
+        let mut vars: BTreeMap<&str, String> = BTreeMap::new();
+        if let Some(r) = self.source_region.as_deref().or(default_region) {
+            vars.insert("SOURCE_REGION", r.to_owned());
+        }
+        vars.insert("TARGET_REGIONS", self.targets.join(","));
+        vars.insert("PATH_PREFIXES", self.paths.join(","));
+        vars.insert("SELECTION_MODE", format!("{:?}", self.selection).to_ascii_lowercase());
+        vars.insert("SELECTION_TAG", self.tag.clone());
+        if let Some(m) = &self.kms_key_map {
+            vars.insert("KMS_KEY_MAP", m.clone());
+        }
+        vars.insert("DELETE_REPLICAS", (!self.no_delete).to_string());
+        vars.insert("ADOPT_UNMANAGED", (!self.no_adopt).to_string());
+        vars.insert("REPLICATE_AMI_PARAMETERS", self.replicate_ami.to_string());
+        if let Some(n) = self.read_tps {
+            vars.insert("READ_TPS", n.to_string());
+        }
+        if let Some(n) = self.write_tps {
+            vars.insert("WRITE_TPS", n.to_string());
+        }
+        Config::from_lookup(|k| vars.get(k).cloned()).map_err(|e| ConfigError { var: flag_for(e.var), ..e })
+    }
+}
+
+fn flag_for(var: &'static str) -> &'static str {
+    match var {
+        "SOURCE_REGION" => "--source-region",
+        "TARGET_REGIONS" => "--targets",
+        "PATH_PREFIXES" => "--path",
+        "SELECTION_MODE" => "--selection",
+        "SELECTION_TAG" => "--tag",
+        "KMS_KEY_MAP" => "--kms-key-map",
+        "READ_TPS" => "--read-tps",
+        "WRITE_TPS" => "--write-tps",
+        other => other,
+    }
+}

@@ -1,0 +1,138 @@
+//! The `ssm-replicator` binary as a user runs it, against the emulator.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::faults::FaultProxy;
+use crate::support::*;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn cli(endpoint: &str, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_ssm-replicator"))
+        .args(args)
+        .args(["--endpoint-url", endpoint, "--source-region", SOURCE, "--targets", "us-east-2,eu-west-1"])
+        .args(["--read-tps", "1000", "--write-tps", "1000"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json_lines(run: &Run) -> (Vec<Value>, Value) {
+    let mut lines: Vec<Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary = lines.pop().unwrap();
+    (lines, summary)
+}
+
+const STATUSES: &[&str] = &["in-sync", "missing", "drifted", "orphan", "unmanaged", "skipped", "failed"];
+
+#[tokio::test]
+async fn diff_json_follows_its_schema_and_check_exits_3_only_on_drift() {
+    let w = World::new(&[]).await;
+    let path = format!("{}/", w.prefix);
+    let names: Vec<String> = (0..3).map(|i| w.name(&format!("p{i}"))).collect();
+    for n in &names {
+        w.put(SOURCE, Put::string(n, "v")).await;
+    }
+    let diff = |extra: &[&str]| {
+        let mut args = vec!["diff", "--json", "--path", &path];
+        args.extend_from_slice(extra);
+        cli(&endpoint(), &args)
+    };
+
+    let run = diff(&["--check"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let (rows, summary) = json_lines(&run);
+    assert_eq!(rows.len(), 6, "one row per parameter and target");
+    for row in &rows {
+        let obj = row.as_object().unwrap();
+        assert!(
+            obj.keys().all(|k| ["name", "region", "status", "reason", "fields", "error"].contains(&k.as_str())),
+            "{row}"
+        );
+        assert!(STATUSES.contains(&row["status"].as_str().unwrap()), "{row}");
+        assert!(names.contains(&row["name"].as_str().unwrap().to_owned()));
+        assert_eq!(row["status"], "missing");
+    }
+    assert_eq!(summary["drift"], true);
+    assert_eq!(summary["parameters"], 3);
+    assert_eq!(summary["summary"]["missing"], 6);
+    assert!(summary["api_calls"][SOURCE]["DescribeParameters"].as_u64().unwrap() >= 1);
+
+    assert_eq!(cli(&endpoint(), &["sync", "--path", &path]).code, 0);
+    let run = diff(&["--check"]);
+    assert_eq!(run.code, 0, "in sync after sync: {}", run.stdout);
+    assert_eq!(json_lines(&run).1["drift"], false);
+
+    w.put(SOURCE, Put::string(&names[0], "v2")).await;
+    w.delete(SOURCE, &names[1]).await;
+    let run = diff(&["--check"]);
+    assert_eq!(run.code, 3);
+    let (rows, _) = json_lines(&run);
+    let status = |name: &str| -> Vec<(String, Value)> {
+        rows.iter()
+            .filter(|r| r["name"] == name)
+            .map(|r| (r["status"].as_str().unwrap().to_owned(), r["fields"].clone()))
+            .collect()
+    };
+    assert!(status(&names[0]).iter().all(|(s, f)| s == "drifted" && f == &serde_json::json!(["value"])), "{rows:?}");
+    assert!(status(&names[1]).iter().all(|(s, _)| s == "orphan"), "{rows:?}");
+    assert!(w.get(EAST, &names[1]).await.is_some(), "diff deletes nothing");
+}
+
+#[tokio::test]
+async fn sync_dry_run_writes_nothing_counted_at_the_wire() {
+    let w = World::new(&[]).await;
+    let path = format!("{}/", w.prefix);
+    for i in 0..4 {
+        w.put(SOURCE, Put::string(&w.name(&format!("p{i}")), "v")).await;
+    }
+    let proxy = FaultProxy::start(&endpoint(), vec![]);
+    let run = cli(&proxy.url, &["sync", "--dry-run", "--path", &path]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().filter(|l| l.starts_with("created")).count(), 8, "{}", run.stdout);
+    for op in WRITES {
+        assert_eq!(proxy.seen(op), 0, "{op} reached the wire");
+    }
+    assert!(proxy.seen("DescribeParameters") > 0, "the proxy did see the run");
+    assert!(w.get(EAST, &w.name("p0")).await.is_none());
+}
+
+#[tokio::test]
+async fn replicate_copies_named_parameters_and_never_prints_a_value() {
+    let w = World::new(&[]).await;
+    let name = w.name("secret");
+    let canary = format!("CLI-CANARY-{:x}", fastrand::u64(..));
+    w.put(SOURCE, Put::secure(&name, &canary, None)).await;
+    let run = cli(&endpoint(), &["replicate", &name]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("created"), "{}", run.stdout);
+    assert!(!run.stdout.contains(&canary) && !run.stderr.contains(&canary));
+    assert_eq!(w.get(WEST, &name).await.unwrap().value(), Some(canary.as_str()));
+    let json = cli(&endpoint(), &["replicate", &name, "--json"]);
+    assert!(!json.stdout.contains(&canary));
+}
+
+#[tokio::test]
+async fn bad_input_is_one_clear_line_and_a_non_zero_exit() {
+    let run = cli(&endpoint(), &["diff", "--kms-key-map", "mars-north-1=alias/x"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr.trim(), "error: --kms-key-map: 'mars-north-1' is not one of TARGET_REGIONS");
+    let run = cli(&endpoint(), &["replicate", "/has space"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.starts_with("error: parameter name '/has space' contains ' '"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    let run = cli(&endpoint(), &["sync", "--selection", "some"]);
+    assert_eq!(run.code, 2, "usage errors are clap's: {}", run.stderr);
+}
