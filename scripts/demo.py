@@ -7,22 +7,15 @@ Each step changes the source region the way a person would, delivers the event E
 prints the function's report and a side-by-side table (SecureString values masked), and checks the result.
 Exits non-zero, with the reason, when any target does not end up matching the source.
 """
-import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 
 import boto3
 
+from local_lambda import Function, LocalLambdaError, change, cloudtrail_tags, scheduled
+
 SOURCE = "us-east-1"
 TARGETS = [r for r in os.environ.get("DEMO_TARGET_REGIONS", "us-east-2,eu-west-1").split(",") if r]
-ACCOUNT = "123456789012"
 ALIAS = "alias/demo-app"
 ALIAS_REGIONS = [r for r in os.environ.get("DEMO_ALIAS_REGIONS", ",".join([SOURCE, "us-east-2", "eu-west-1"])).split(",") if r]
 ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
@@ -39,72 +32,6 @@ SSM = {r: client("ssm", r) for r in [SOURCE, *TARGETS]}
 
 class DemoFailure(Exception):
     pass
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Function:
-    """`cargo lambda watch` running the real binary; invoked over the Lambda invoke API."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix="demo-function-", suffix=".log", delete=False)
-        env = dict(os.environ, AWS_REGION=SOURCE, TARGET_REGIONS=",".join(TARGETS), RUST_LOG="info")
-        self.proc = subprocess.Popen(
-            ["cargo", "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", str(self.port),
-             "--bin", "ssm-replicator-lambda"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        for _ in range(600):
-            if self.proc.poll() is not None:
-                raise DemoFailure(f"cargo lambda watch exited; see {self.log.name}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.2)
-        raise DemoFailure("cargo lambda watch did not start within 120 s")
-
-    def invoke(self, event):
-        url = f"http://127.0.0.1:{self.port}/2015-03-31/functions/ssm-replicator-lambda/invocations"
-        req = urllib.request.Request(url, data=json.dumps(event).encode(), method="POST",
-                                     headers={"content-type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=600) as resp:
-                body = json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as e:
-            body = json.loads(e.read() or b"null")
-        if isinstance(body, dict) and "errorMessage" in body:
-            raise DemoFailure(f"the function failed: {body['errorMessage']}")
-        return body
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        self.log.close()
-
-
-def envelope(detail_type, detail, resources=()):
-    return {"version": "0", "id": "demo", "detail-type": detail_type, "source": "aws.ssm", "account": ACCOUNT,
-            "time": "2026-11-21T09:00:00Z", "region": SOURCE, "resources": list(resources), "detail": detail}
-
-
-def change(operation, name, kind="String"):
-    return envelope("Parameter Store Change", {"operation": operation, "name": name, "type": kind},
-                    [f"arn:aws:ssm:{SOURCE}:{ACCOUNT}:parameter{name}"])
-
-
-def cloudtrail_tags(name):
-    return envelope("AWS API Call via CloudTrail", {
-        "eventSource": "ssm.amazonaws.com", "eventName": "AddTagsToResource", "awsRegion": SOURCE,
-        "requestParameters": {"resourceType": "Parameter", "resourceId": name,
-                              "tags": [{"key": "replicate", "value": "yes"}]}})
 
 
 def put(name, value, kind="String", tags=(("replicate", "yes"),), **extra):
@@ -155,8 +82,11 @@ def summary(report):
             rows.append(f"    {p['name']} → {t['region']}: {t['outcome']}{reason}{changed}")
             if t["outcome"] == "failed":
                 raise DemoFailure(f"{p['name']} failed in {t['region']}: {t.get('reason')} {t.get('error', '')}")
-    print(f"  report ({report['trigger']}): {counts}")
+    unlisted = f" ({report['unlisted']} unchanged or skipped not listed)" if report.get("unlisted") else ""
+    print(f"  report ({report['trigger']}): {counts}{unlisted}; {sum(sum(o.values()) for o in report['api_calls'].values())} API calls")
     print("\n".join(rows))
+    if report.get("summary", {}).get("failed"):
+        raise DemoFailure(f"{report['summary']['failed']} replication(s) failed: {report.get('reasons')}")
 
 
 def step(title, fn, events):
@@ -215,9 +145,9 @@ def main():
                                Tags=[{"Key": "replicate", "Value": "yes"}]), [cloudtrail_tags(f"{P}/local-only")])
     step("4. delete a parameter", lambda: SSM[SOURCE].delete_parameter(Name=f"{P}/hosts"),
          [change("Delete", f"{P}/hosts")])
-    step(f"5. drift: someone edits the replica in {TARGETS[0]}; a sync of the names repairs it", lambda: SSM[TARGETS[0]]
+    step(f"5. drift: someone edits the replica in {TARGETS[0]}; the scheduled full sync repairs it", lambda: SSM[TARGETS[0]]
          .put_parameter(Name=f"{P}/url", Value="edited by hand", Type="String", Overwrite=True),
-         [{"action": "sync", "names": NAMES}])
+         [scheduled()])
     verify()
     print("\nDemo passed: every target matches the source.")
 
@@ -225,9 +155,9 @@ def main():
 if __name__ == "__main__":
     FUNCTION = None
     try:
-        FUNCTION = Function()
+        FUNCTION = Function({"TARGET_REGIONS": ",".join(TARGETS), "FULL_SYNC_RESERVE_SECONDS": "5"})
         main()
-    except DemoFailure as e:
+    except (DemoFailure, LocalLambdaError) as e:
         print(f"\nDemo FAILED: {e}", file=sys.stderr)
         sys.exit(1)
     finally:
