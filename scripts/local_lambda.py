@@ -30,7 +30,7 @@ class Function:
     def __init__(self, environment, release=False):
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="ssm-replicator-lambda-", suffix=".log", delete=False)
-        env = dict(os.environ, AWS_REGION=SOURCE, RUST_LOG="info", **environment)
+        env = {**os.environ, "AWS_REGION": SOURCE, "RUST_LOG": "info", **environment}
         self.proc = subprocess.Popen(
             ["cargo", "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", str(self.port),
              "--timeout", "900", "--bin", "ssm-replicator-lambda", *(["--release"] if release else [])],

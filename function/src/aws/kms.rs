@@ -76,7 +76,15 @@ impl KmsKeys {
             .key_id(key_id)
             .send()
             .await
-            .map_err(|e| classify("ListAliases", &self.source_region, &e))?;
+            .map_err(|e| {
+                let mut err = classify("ListAliases", &self.source_region, &e);
+                // kms:ListAliases cannot be scoped to keys, so the deployed role does not have it: a key
+                // given by id then needs an entry in KMS_KEY_MAP.
+                if err.reason() == Reason::AccessDenied {
+                    err.class = ErrorClass::Permanent(Reason::KmsKeyUnmapped);
+                }
+                err
+            })?;
         out.aliases()
             .iter()
             .filter_map(|a| a.alias_name())

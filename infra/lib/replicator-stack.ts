@@ -1,0 +1,99 @@
+// One stack: the function with its role, the rules, the dead-letter queues, monitoring, and optionally a
+// full sync after each deploy.
+import { Stack, StackProps, Token } from 'aws-cdk-lib';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { ReplicatorConfig } from './config';
+import { Monitoring } from './monitoring';
+import { deadLetterQueue } from './queues';
+import { ReplicatorFunction } from './replicator-function';
+import { ReplicatorRules } from './rules';
+
+export interface ReplicatorStackProps extends StackProps {
+  readonly config: ReplicatorConfig;
+}
+
+export class ReplicatorStack extends Stack {
+  readonly replicator: ReplicatorFunction;
+
+  constructor(scope: Construct, id: string, props: ReplicatorStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    const ruleDeadLetters = deadLetterQueue(this, 'RuleDeadLetters');
+    const failedInvocations = deadLetterQueue(this, 'FailedInvocations');
+    this.replicator = new ReplicatorFunction(this, 'Replicator', { config, failedInvocations });
+    new ReplicatorRules(this, 'Rules', { config, function: this.replicator.function, deadLetters: ruleDeadLetters });
+    new Monitoring(this, 'Monitoring', {
+      config,
+      function: this.replicator.function,
+      logGroup: this.replicator.logGroup,
+      queues: [
+        { name: 'RuleDeadLetters', queue: ruleDeadLetters },
+        { name: 'FailedInvocations', queue: failedInvocations },
+      ],
+    });
+
+    if (config.initialSync) {
+      const sync = {
+        service: 'Lambda',
+        action: 'invoke',
+        parameters: {
+          FunctionName: this.replicator.function.functionName,
+          InvocationType: 'Event',
+          Payload: JSON.stringify({ action: 'full-sync' }),
+        },
+        // A new physical id on every deploy: the sync runs after each deployment.
+        physicalResourceId: cr.PhysicalResourceId.of(`full-sync-${Date.now()}`),
+      };
+      new cr.AwsCustomResource(this, 'InitialFullSync', {
+        onCreate: sync,
+        onUpdate: sync,
+        installLatestAwsSdk: false,
+        policy: cr.AwsCustomResourcePolicy.fromStatements([
+          new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.replicator.function.functionArn] }),
+        ]),
+      });
+    }
+
+    this.acknowledgeFindings(ruleDeadLetters.node.path, failedInvocations.node.path, config);
+  }
+
+  /** cdk-nag findings that are intended, each with its reason. */
+  private acknowledgeFindings(ruleDlq: string, failedDlq: string, config: ReplicatorConfig): void {
+    const policy = `/${this.stackName}/Replicator/Policy/Resource`;
+    // cdk-nag names resources as they are rendered: a literal account, or <AWS::AccountId> when unresolved.
+    const account = Token.isUnresolved(this.account) ? '<AWS::AccountId>' : this.account;
+    const wildcards = [
+      'Resource::*',
+      `Resource::arn:<AWS::Partition>:kms:${config.sourceRegion}:${account}:key/*`,
+      ...config.targetRegions.map((r) => `Resource::arn:<AWS::Partition>:kms:${r}:${account}:key/*`),
+      ...[config.sourceRegion, ...config.targetRegions].flatMap((r) =>
+        config.pathPrefixes.length === 0
+          ? [`Resource::arn:<AWS::Partition>:ssm:${r}:${account}:parameter/*`]
+          : config.pathPrefixes.map((p) => `Resource::arn:<AWS::Partition>:ssm:${r}:${account}:parameter${p.replace(/\/+$/, '')}/*`)),
+    ];
+    NagSuppressions.addResourceSuppressionsByPath(this, policy, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'ssm:DescribeParameters has no resource-level permissions; parameters are scoped to the configured path prefixes per region; KMS keys are scoped per region and usable only through SSM (kms:ViaService), except DescribeKey, which only checks that a target key exists.',
+        appliesTo: wildcards,
+      },
+    ]);
+    for (const path of [ruleDlq, failedDlq]) {
+      NagSuppressions.addResourceSuppressionsByPath(this, `/${path}/Resource`, [
+        { id: 'AwsSolutions-SQS3', reason: 'This queue is itself a dead-letter queue; its alarm reports every message.' },
+      ]);
+    }
+    if (config.initialSync) {
+      NagSuppressions.addResourceSuppressionsByPath(this, `/${this.stackName}/AWS679f53fac002430cb0da5b7982bd2287/ServiceRole/Resource`, [
+        { id: 'AwsSolutions-IAM4', reason: 'The CDK-provided AwsCustomResource handler uses AWSLambdaBasicExecutionRole for its own logs only.', appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'] },
+      ]);
+      NagSuppressions.addResourceSuppressionsByPath(this, `/${this.stackName}/AWS679f53fac002430cb0da5b7982bd2287/Resource`, [
+        { id: 'AwsSolutions-L1', reason: 'The AwsCustomResource handler runtime is chosen by aws-cdk-lib and moves with it.' },
+      ]);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ConfigError, functionEnvironment, loadEnvironment, parseConfig } from '../lib/config';
+import { BASE } from './helpers';
+
+const bad = (overrides: Record<string, unknown>) => () => parseConfig('dev', { ...BASE, ...overrides });
+
+describe('environment configuration', () => {
+  test('the shipped environments are valid', () => {
+    for (const env of ['dev', 'prod', 'local']) {
+      expect(loadEnvironment(env).name).toBe(env);
+    }
+  });
+
+  test('every bad field is named in the error', () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ sourceRegion: undefined }, /environments\/dev\.json: sourceRegion: is required/],
+      [{ sourceRegion: 'useast1' }, /sourceRegion: 'useast1' is not an AWS region/],
+      [{ targetRegions: [] }, /targetRegions: must be a non-empty list/],
+      [{ targetRegions: ['us-east-2', 'nowhere'] }, /targetRegions\[1\]: 'nowhere' is not an AWS region/],
+      [{ targetRegions: ['us-east-1'] }, /targetRegions\[0\]: 'us-east-1' is the source region/],
+      [{ account: '12' }, /account: '12' is not a 12-digit account id/],
+      [{ selectionMode: 'some' }, /selectionMode: 'some' is not 'tagged' or 'all'/],
+      [{ pathPrefixes: ['app/'] }, /pathPrefixes\[0\]: 'app\/' is not a path/],
+      [{ kmsKeys: { 'ap-south-1': 'alias/x' } }, /kmsKeys\.ap-south-1: 'ap-south-1' is not one of targetRegions/],
+      [{ schedule: 'every hour' }, /schedule: 'every hour' is not rate/],
+      [{ schedule: 'rate(5 minutes)' }, /schedule: must leave at least 15 minutes/],
+      [{ schedule: 'cron(0 * * * ? *)' }, /fullSyncIntervalMinutes: is required/],
+      [{ deleteReplicas: 'yes' }, /deleteReplicas: must be true or false/],
+      [{ alarmEmail: 'nobody' }, /alarmEmail: 'nobody' is not an e-mail address/],
+      [{ logRetentionDays: 10 }, /logRetentionDays: must be one of/],
+      [{ reservedConcurrency: 0 }, /reservedConcurrency: must be a whole number from 1 to 100/],
+      [{ colour: 'blue' }, /colour: unknown field/],
+    ];
+    for (const [overrides, message] of cases) {
+      expect(bad(overrides)).toThrow(ConfigError);
+      expect(bad(overrides)).toThrow(message);
+    }
+  });
+
+  test('rate schedules give the full-sync interval', () => {
+    expect(parseConfig('dev', { ...BASE, schedule: 'rate(2 hours)' }).fullSyncIntervalMinutes).toBe(120);
+    expect(parseConfig('dev', { ...BASE, schedule: 'cron(0 3 * * ? *)', fullSyncIntervalMinutes: 1440 }).fullSyncIntervalMinutes).toBe(1440);
+  });
+
+  test('the function environment carries the configuration', () => {
+    expect(functionEnvironment(parseConfig('dev', BASE))).toEqual({
+      SOURCE_REGION: 'us-east-1',
+      TARGET_REGIONS: 'us-east-2,eu-west-1',
+      SELECTION_MODE: 'tagged',
+      SELECTION_TAG: 'replicate',
+      PATH_PREFIXES: '/app/',
+      KMS_KEY_MAP: 'eu-west-1=alias/app-eu',
+      DELETE_REPLICAS: 'true',
+      ADOPT_UNMANAGED: 'false',
+      FULL_SYNC_RESERVE_SECONDS: '90',
+      RUST_LOG: 'info',
+    });
+  });
+});
+
+describe('synth', () => {
+  const app = path.join(__dirname, '..', 'bin', 'app.ts');
+  const tsNode = path.join(__dirname, '..', 'node_modules', '.bin', 'ts-node');
+  const run = (context: Record<string, unknown>) =>
+    spawnSync(tsNode, ['--prefer-ts-exts', app], {
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-')) },
+      encoding: 'utf8',
+    });
+
+  test('an unknown env fails with a message naming it', () => {
+    const r = run({ env: 'nope' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/unknown env 'nope'/);
+  });
+
+  test('a missing or invalid field fails synth with a message naming it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envs-'));
+    const { targetRegions: _omitted, ...missing } = BASE;
+    fs.writeFileSync(path.join(dir, 'missing.json'), JSON.stringify(missing));
+    fs.writeFileSync(path.join(dir, 'invalid.json'), JSON.stringify({ ...BASE, logRetentionDays: 'forever' }));
+    let r = run({ env: 'missing', environmentsDir: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/environments\/missing\.json: targetRegions: must be a non-empty list/);
+    r = run({ env: 'invalid', environmentsDir: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/environments\/invalid\.json: logRetentionDays: must be a whole number/);
+  });
+});

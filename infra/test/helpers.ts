@@ -1,0 +1,58 @@
+import { App, Aspects } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ReplicatorConfig, parseConfig } from '../lib/config';
+import { ReplicatorStack } from '../lib/replicator-stack';
+
+export const BASE = {
+  account: '111111111111',
+  sourceRegion: 'us-east-1',
+  targetRegions: ['us-east-2', 'eu-west-1'],
+  selectionMode: 'tagged',
+  selectionTag: 'replicate',
+  pathPrefixes: ['/app/'],
+  kmsKeys: { 'eu-west-1': 'alias/app-eu' },
+  deleteReplicas: true,
+  adoptUnmanaged: false,
+  schedule: 'rate(1 hour)',
+  cloudTrail: true,
+  alarmEmail: 'oncall@example.com',
+  logRetentionDays: 30,
+  initialSync: false,
+  reservedConcurrency: 5,
+};
+
+/** Synthesize the stack without building the Rust binary (bundling skipped), optionally with cdk-nag. */
+export function synth(overrides: Record<string, unknown> = {}, nag = false) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const config: ReplicatorConfig = parseConfig('test', { ...BASE, ...overrides });
+  const stack = new ReplicatorStack(app, 'SsmReplicator-test', {
+    env: { account: config.account, region: config.sourceRegion },
+    config,
+  });
+  if (nag) Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
+  app.synth();
+  return { app, stack, config, template: Template.fromStack(stack) };
+}
+
+export interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** Every statement of every IAM policy (inline and managed) in the template. */
+export function statements(template: Template): Statement[] {
+  const out: Statement[] = [];
+  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
+    for (const res of Object.values(template.findResources(type))) {
+      out.push(...((res as any).Properties.PolicyDocument.Statement as Statement[]));
+    }
+  }
+  return out;
+}
+
+export const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+export const resources = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);

@@ -1,0 +1,172 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { functionEnvironment } from '../lib/config';
+import { CHANGE_OPERATIONS, TAG_EVENTS } from '../lib/rules';
+import { TARGET_ACTIONS } from '../lib/permissions';
+import { actions, resources, statements, synth } from './helpers';
+
+const SSM_WRITES = TARGET_ACTIONS.filter((a) => !/Get|List/.test(a));
+
+describe('IAM: least privilege', () => {
+  const { template } = synth({ initialSync: true });
+  const all = statements(template);
+
+  test('no "*" resource except DescribeParameters', () => {
+    const star = all.filter((s) => resources(s).includes('*'));
+    expect(star.map(actions)).toEqual([['ssm:DescribeParameters']]);
+  });
+
+  test('no SSM write action on the source region; writes only on target prefixes', () => {
+    const writes = all.filter((s) => actions(s).some((a) => SSM_WRITES.includes(a)));
+    expect(writes).toHaveLength(1);
+    const arns = JSON.stringify(resources(writes[0]));
+    expect(arns).not.toContain(':ssm:us-east-1:');
+    expect(resources(writes[0])).toEqual([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:us-east-2:111111111111:parameter/app']] },
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:us-east-2:111111111111:parameter/app/*']] },
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:eu-west-1:111111111111:parameter/app']] },
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:eu-west-1:111111111111:parameter/app/*']] },
+    ]);
+  });
+
+  test('source reads are scoped to the source prefixes', () => {
+    const reads = all.find((s) => s.Sid === 'ReadSourceParameters')!;
+    expect(actions(reads)).toEqual(['ssm:GetParameter', 'ssm:GetParameters', 'ssm:ListTagsForResource']);
+    expect(JSON.stringify(reads.Resource)).toContain(':ssm:us-east-1:111111111111:parameter/app/*');
+    expect(JSON.stringify(reads.Resource)).not.toMatch(/us-east-2|eu-west-1/);
+  });
+
+  test('KMS use of key material is only through SSM (kms:ViaService)', () => {
+    const kms = all.filter((s) => actions(s).some((a) => /^kms:(Decrypt|Encrypt|GenerateDataKey)/.test(a)));
+    expect(kms.map((s) => s.Sid).sort()).toEqual(['DecryptThroughSsm', 'EncryptReplicasThroughSsm']);
+    for (const s of kms) expect(s.Condition?.StringEquals?.['kms:ViaService']).toBeDefined();
+    expect(kms.find((s) => s.Sid === 'DecryptThroughSsm')!.Condition).toEqual({
+      StringEquals: { 'kms:ViaService': ['ssm.us-east-1.amazonaws.com', 'ssm.us-east-2.amazonaws.com', 'ssm.eu-west-1.amazonaws.com'] },
+    });
+    expect(kms.find((s) => s.Sid === 'EncryptReplicasThroughSsm')!.Condition).toEqual({
+      StringEquals: { 'kms:ViaService': ['ssm.us-east-2.amazonaws.com', 'ssm.eu-west-1.amazonaws.com'] },
+    });
+    const describe = all.find((s) => s.Sid === 'CheckTargetKeys')!;
+    expect(actions(describe)).toEqual(['kms:DescribeKey']);
+    expect(JSON.stringify(describe.Resource)).not.toContain('us-east-1');
+  });
+
+  test('logs only to its own log group; hand-off only to itself; no managed policies on its role', () => {
+    const logs = all.find((s) => s.Sid === 'WriteOwnLogs')!;
+    expect(logs.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/ReplicatorLogs/), 'Arn'] });
+    const handOff = all.find((s) => s.Sid === 'HandOffFullSync')!;
+    expect(handOff.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/ReplicatorFunction/), 'Arn'] });
+    const roles = template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('ssm-replicator') } });
+    expect(Object.keys(roles)).toHaveLength(1);
+    expect(Object.values(roles)[0].Properties.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+describe('function', () => {
+  const { template, config } = synth();
+
+  test('arm64 on provided.al2023, sized for full sync, environment equals the config', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Architectures: ['arm64'],
+      Runtime: 'provided.al2023',
+      Handler: 'bootstrap',
+      Timeout: 900,
+      MemorySize: 512,
+      ReservedConcurrentExecutions: 5,
+      Environment: { Variables: functionEnvironment(config) },
+    });
+  });
+
+  test('async retries, event age and on-failure queue are stated', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailedInvocations'), 'Arn'] } } },
+    });
+  });
+
+  test('log group with retention', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+});
+
+describe('rules', () => {
+  test('native change rule limited to the prefixes, CloudTrail tag rule, schedule; each with retries and a DLQ', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ssm'],
+        'detail-type': ['Parameter Store Change'],
+        detail: { operation: CHANGE_OPERATIONS, name: [{ prefix: '/app/' }] },
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ssm'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: { eventSource: ['ssm.amazonaws.com'], eventName: TAG_EVENTS },
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    expect(rules).toHaveLength(3);
+    for (const rule of rules) {
+      const targets = (rule as any).Properties.Targets;
+      expect(targets).toHaveLength(1);
+      expect(targets[0].RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 });
+      expect(targets[0].DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/RuleDeadLetters/), 'Arn'] });
+    }
+  });
+
+  test('no trail: no CloudTrail rule; no prefixes: no name filter', () => {
+    const { template } = synth({ cloudTrail: false, pathPrefixes: [] });
+    expect(Object.values(template.findResources('AWS::Events::Rule'))).toHaveLength(2);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.ssm'], 'detail-type': ['Parameter Store Change'], detail: { operation: CHANGE_OPERATIONS } },
+    });
+  });
+
+  test('dead-letter queues are encrypted and refuse non-TLS access', () => {
+    const { template } = synth();
+    const queues = template.findResources('AWS::SQS::Queue');
+    expect(Object.keys(queues)).toHaveLength(2);
+    for (const q of Object.values(queues)) expect((q as any).Properties.SqsManagedSseEnabled).toBe(true);
+    const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
+    expect(policies).toHaveLength(2);
+    for (const p of policies) {
+      expect((p as any).Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({
+        Effect: 'Deny',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }));
+    }
+  });
+});
+
+describe('monitoring', () => {
+  test('alarms for errors, both DLQs, failed replications and an overdue full sync, all to the topic', () => {
+    const { template } = synth();
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(5);
+    for (const a of alarms) {
+      expect((a as any).Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/MonitoringAlarms/) }]);
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'FullSyncCompleted', ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching', Period: 7200,
+    });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ $.fields.message = "replication result" && $.fields.outcome = "failed" }',
+      MetricTransformations: [Match.objectLike({ MetricName: 'FailedReplications', MetricNamespace: 'SsmReplicator' })],
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('snapshot', () => {
+  test('the normalized template', () => {
+    const { template } = synth();
+    const json = JSON.stringify(template.toJSON(), null, 1)
+      .replace(/[0-9a-f]{64}\.zip/g, 'ASSET.zip')
+      .replace(/cdk-hnb659fds-assets-[^"]+/g, 'ASSET-BUCKET');
+    expect(JSON.parse(json)).toMatchSnapshot();
+  });
+});

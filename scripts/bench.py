@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""`make bench`: full syncs and change events against the AWS API emulator, measured.
+
+For each size N: seed N tagged parameters in us-east-1 (String, StringList, SecureString, Advanced),
+then run the release `ssm-replicator sync --json` into us-east-2 and eu-west-1 three times —
+(a) first replication, (b) nothing changed, (c) 1% of values changed — recording wall time, API calls per
+parameter by operation (from the tool's own call counter), writes and peak RSS (wait4). Then 200 single-
+parameter change events through the release Lambda binary under cargo-lambda's runtime emulator, with
+p50/p99 latency. Prints one Markdown table. Run by scripts/with-emulator (AWS_ENDPOINT_URL is set).
+The emulator has no quotas: rate limits are raised (--read-tps/--write-tps) so that the tool, not the
+limiter, is measured. Against AWS the defaults (40 read, 3 write TPS per region) apply.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+
+from local_lambda import Function, change
+
+SOURCE, TARGETS = "us-east-1", ["us-east-2", "eu-west-1"]
+ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
+CLI = os.path.join(os.path.dirname(__file__), "..", "target", "release", "ssm-replicator")
+WRITES = {"PutParameter", "AddTagsToResource", "RemoveTagsFromResource", "DeleteParameter"}
+SHORT = {"DescribeParameters": "Describe", "GetParameters": "GetParameters", "ListTagsForResource": "ListTags",
+         "PutParameter": "Put", "GetParameter": "Get", "AddTagsToResource": "AddTags"}
+
+
+def ssm(region):
+    return boto3.client("ssm", region_name=region, endpoint_url=ENDPOINT,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def name(i):
+    return f"/bench/app/p{i:05d}"
+
+
+def seed(n):
+    client = ssm(SOURCE)
+
+    def put(i):
+        kind = ["String", "StringList", "SecureString", "String"][i % 4]
+        extra = {"Tier": "Advanced", "Description": "advanced"} if i % 4 == 3 else {}
+        client.put_parameter(Name=name(i), Value=f"value-{i}", Type=kind,
+                             Tags=[{"Key": "replicate", "Value": "yes"}, {"Key": "team", "Value": f"t{i % 7}"}],
+                             **extra)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(put, range(n)))
+
+
+def peak_rss_mb(args):
+    """Run a command and return (stdout, peak RSS in MB) from wait4."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench: {' '.join(args[:2])} failed")
+    return out, usage.ru_maxrss / 1024
+
+
+def run_sync(n):
+    args = [CLI, "sync", "--json", "--source-region", SOURCE, "--targets", ",".join(TARGETS),
+            "--path", "/bench/", "--read-tps", "10000", "--write-tps", "10000"]
+    started = time.monotonic()
+    out, rss = peak_rss_mb(args)
+    wall = time.monotonic() - started
+    summary = json.loads(out.strip().splitlines()[-1])
+    calls = {}
+    for ops in summary["api_calls"].values():
+        for op, count in ops.items():
+            calls[op] = calls.get(op, 0) + count
+    per_param = {op: c / n for op, c in sorted(calls.items())}
+    writes = sum(c for op, c in calls.items() if op in WRITES)
+    reads_wo_tags = sum(c for op, c in calls.items() if op not in WRITES and op != "ListTagsForResource")
+    return {"wall": wall, "per_param": per_param, "writes": writes, "rss": rss,
+            "reads_wo_tags": reads_wo_tags / n, "summary": summary["summary"]}
+
+
+def change_values(n, count):
+    client = ssm(SOURCE)
+    changed = 0
+    for i in range(0, n, 4):  # plain Strings only, so type and tier stay as they are
+        client.put_parameter(Name=name(i), Value=f"changed-{time.time()}", Type="String", Overwrite=True)
+        changed += 1
+        if changed == count:
+            return changed
+    return changed
+
+
+def reset():
+    urllib.request.urlopen(urllib.request.Request(f"{ENDPOINT}/moto-api/reset", method="POST"))
+
+
+def events(n, count):
+    fn = Function({"TARGET_REGIONS": ",".join(TARGETS), "RUST_LOG": "warn"}, release=True)
+    client = ssm(SOURCE)
+    latencies = []
+    try:
+        fn.invoke(change("Update", name(0)))  # warm the function (cold start excluded from latency)
+        for k in range(count):
+            i = (k * 4) % n
+            client.put_parameter(Name=name(i), Value=f"event-{k}", Type="String", Overwrite=True)
+            started = time.monotonic()
+            report = fn.invoke(change("Update", name(i)))
+            latencies.append((time.monotonic() - started) * 1000)
+            outcomes = [t["outcome"] for p in report["parameters"] for t in p["targets"]]
+            if outcomes != ["updated", "updated"]:
+                sys.exit(f"bench: event {k} gave {outcomes}")
+    finally:
+        fn.stop()
+    latencies.sort()
+    return statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
+
+
+def fmt_calls(per_param):
+    return ", ".join(f"{SHORT.get(op, op)} {v:.2f}" for op, v in per_param.items())
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--events", type=int, default=200)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows = []
+    rss = {}
+    for n in sizes:
+        reset()
+        t = time.monotonic()
+        seed(n)
+        print(f"seeded {n} parameters in {time.monotonic() - t:.0f} s", file=sys.stderr)
+        for label, prepare in [("first replication", None), ("nothing changed", None),
+                               ("1% changed", lambda: change_values(n, n // 100))]:
+            changed = prepare() if prepare else None
+            r = run_sync(n)
+            expected = f" (expected {changed * len(TARGETS)})" if changed else ""
+            rows.append([label, n, f"{r['wall']:.1f}", f"{r['reads_wo_tags']:.3f}", fmt_calls(r["per_param"]),
+                         f"{r['writes']}{expected}", f"{r['rss']:.1f}"])
+            rss.setdefault(n, []).append(r["rss"])
+            print(f"{label} N={n}: {r['summary']}", file=sys.stderr)
+    p50, p99 = events(sizes[0], args.events)
+
+    print(f"\nMeasured on {platform.machine()}, {os.cpu_count()} cores, against the moto server on 127.0.0.1, "
+          f"2 targets (us-east-2, eu-west-1); release build.\n")
+    print("| scenario | parameters | wall s | reads/param (no tags) | API calls per parameter | writes | peak RSS MB |")
+    print("|---|---:|---:|---:|---|---:|---:|")
+    for row in rows:
+        print("| " + " | ".join(str(c) for c in row) + " |")
+    print(f"| {args.events} change events (Lambda binary, cargo-lambda runtime emulator) | {sizes[0]} | "
+          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms | | | {2 * args.events} | |")
+    if len(sizes) > 1:
+        small, large = max(rss[sizes[0]]), max(rss[sizes[-1]])
+        print(f"\nPeak RSS {sizes[-1]} vs {sizes[0]}: {large:.1f} MB vs {small:.1f} MB "
+              f"({(large / small - 1) * 100:+.0f}%).")
+    print("\nReproduce: `make bench` (sizes: `make bench BENCH_SIZES=1000,10000 BENCH_EVENTS=200`).")
+
+
+if __name__ == "__main__":
+    main()

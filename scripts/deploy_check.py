@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Checks, through the AWS APIs of the emulator, what `cdk deploy -c env=local` created — or that
+`cdk destroy` removed it. Usage: deploy_check.py deployed|destroyed [STACK]   (AWS_ENDPOINT_URL is set)"""
+import json
+import os
+import sys
+
+import boto3
+
+STACK = sys.argv[2] if len(sys.argv) > 2 else "SsmReplicator-local"
+REGION = "us-east-1"
+TEMPLATE = os.path.join(os.path.dirname(__file__), "..", "infra", "cdk.out", f"{STACK}.template.json")
+
+
+def client(service):
+    return boto3.client(service, region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def fail(message):
+    print(f"deploy check: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def stack_resources():
+    cfn = client("cloudformation")
+    try:
+        stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
+    except cfn.exceptions.ClientError:
+        return None, {}
+    resources = cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    by_type = {}
+    for r in resources:
+        by_type.setdefault(r["ResourceType"], []).append(r["PhysicalResourceId"])
+    return stack["StackStatus"], by_type
+
+
+def one(by_type, kind, count=1):
+    ids = by_type.get(kind, [])
+    if len(ids) != count:
+        fail(f"expected {count} {kind}, the stack has {len(ids)}")
+    return ids
+
+
+def deployed():
+    status, by_type = stack_resources()
+    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        fail(f"stack {STACK} is {status}")
+    template = json.load(open(TEMPLATE))
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+                 and r["Properties"].get("Runtime") == "provided.al2023"]
+    expected_env = functions[0]["Properties"]["Environment"]["Variables"]
+
+    iam, lam, events, sqs, cw = (client(s) for s in ("iam", "lambda", "events", "sqs", "cloudwatch"))
+    # The function, with the environment the template gives it.
+    fn_name = [f for f in by_type.get("AWS::Lambda::Function", []) if "Replicator" in f or "replicator" in f.lower()]
+    fn_name = fn_name[0] if fn_name else one(by_type, "AWS::Lambda::Function")[0]
+    fn = lam.get_function(FunctionName=fn_name)["Configuration"]
+    if fn["Environment"]["Variables"] != expected_env:
+        fail(f"function environment {fn['Environment']['Variables']} != {expected_env}")
+    if fn.get("Architectures") != ["arm64"] or fn["Runtime"] != "provided.al2023":
+        fail(f"function is {fn.get('Architectures')} {fn['Runtime']}")
+    # Its role and the inline policy with the replicator's statements.
+    role_name = fn["Role"].rsplit("/", 1)[-1]
+    iam.get_role(RoleName=role_name)
+    sids = set()
+    for policy in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        doc = iam.get_role_policy(RoleName=role_name, PolicyName=policy)["PolicyDocument"]
+        doc = json.loads(doc) if isinstance(doc, str) else doc
+        sids |= {s.get("Sid") for s in doc["Statement"]}
+    for sid in ("ReadSourceParameters", "WriteReplicas", "ListParameters", "DecryptThroughSsm", "HandOffFullSync"):
+        if sid not in sids:
+            fail(f"role {role_name} lacks statement {sid} (has {sorted(s for s in sids if s)})")
+    # Both rules (change, tag change) and the schedule, each targeting the function.
+    rules = one(by_type, "AWS::Events::Rule", 3)
+    for rule in rules:
+        name = rule.split("|")[-1].rsplit("/", 1)[-1]
+        targets = events.list_targets_by_rule(Rule=name)["Targets"]
+        if [t["Arn"] for t in targets] != [fn["FunctionArn"]]:
+            fail(f"rule {name} targets {[t['Arn'] for t in targets]}")
+    # Dead-letter queues and alarms.
+    for url in one(by_type, "AWS::SQS::Queue", 2):
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    alarms = one(by_type, "AWS::CloudWatch::Alarm", 5)
+    found = cw.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
+    if len(found) != 5:
+        fail(f"{len(found)} of 5 alarms exist")
+    print(f"deploy check: {STACK} deployed — function {fn_name} (arm64, environment as synthesized), role with "
+          f"{len(sids)} statements, 3 rules targeting it, 2 dead-letter queues, 5 alarms")
+    json.dump({"function": fn_name, "role": role_name, "rules": rules, "alarms": alarms,
+               "queues": by_type["AWS::SQS::Queue"]}, open("/tmp/ssm-replicator-deployed.json", "w"))
+
+
+def destroyed():
+    status, _ = stack_resources()
+    if status not in (None, "DELETE_COMPLETE"):
+        fail(f"stack {STACK} still exists ({status})")
+    seen = json.load(open("/tmp/ssm-replicator-deployed.json"))
+    lam, events, cw, iam, sqs = (client(s) for s in ("lambda", "events", "cloudwatch", "iam", "sqs"))
+    left = []
+    try:
+        lam.get_function(FunctionName=seen["function"])
+        left.append("function")
+    except lam.exceptions.ResourceNotFoundException:
+        pass
+    try:
+        iam.get_role(RoleName=seen["role"])
+        left.append("role")
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    names = {r["Name"] for r in events.list_rules()["Rules"]}
+    left += [r for r in seen["rules"] if r.split("|")[-1].rsplit("/", 1)[-1] in names]
+    left += [a["AlarmName"] for a in cw.describe_alarms(AlarmNames=seen["alarms"])["MetricAlarms"]]
+    urls = sqs.list_queues().get("QueueUrls", [])
+    left += [q for q in seen["queues"] if q in urls]
+    if left:
+        fail(f"left behind after destroy: {left}")
+    print(f"deploy check: {STACK} destroyed — function, role, rules, queues and alarms are gone")
+
+
+if __name__ == "__main__":
+    {"deployed": deployed, "destroyed": destroyed}[sys.argv[1]]()
