@@ -105,7 +105,7 @@ ifeq ($(ENV),local)
 ifneq ($(EMULATOR),external)
 	scripts/emulator start
 endif
-	$(LOCAL_AWS) $(CDK) bootstrap aws://123456789012/us-east-1
+	$(LOCAL_AWS) $(CDK) bootstrap -c env=$(ENV) aws://123456789012/us-east-1
 endif
 	$(LOCAL_AWS) $(CDK) deploy -c env=$(ENV) --require-approval never
 

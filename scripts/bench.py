@@ -17,6 +17,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -57,13 +58,30 @@ def seed(n):
 
 
 def peak_rss_mb(args):
-    """Run a command and return (stdout, peak RSS in MB) from wait4."""
+    """Run a command; return (stdout, its peak RSS in MB).
+
+    The peak is the process's own VmHWM (/proc/<pid>/status), polled until it exits. wait4's ru_maxrss is
+    not used: Linux carries the pre-exec high-water mark of the forked child — a copy of this Python
+    process, which grows with the seeded store — into it, which would misattribute Python's memory.
+    """
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    chunks = []
+    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()))
+    reader.start()
+    peak_kb = 0
+    while proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peak_kb = max(peak_kb, int(line.split()[1]))
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        time.sleep(0.05)
+    reader.join()
+    if proc.wait() != 0:
         sys.exit(f"bench: {' '.join(args[:2])} failed")
-    return out, usage.ru_maxrss / 1024
+    return "".join(chunks), peak_kb / 1024
 
 
 def run_sync(n):

@@ -10,6 +10,7 @@ import { Monitoring } from './monitoring';
 import { deadLetterQueue } from './queues';
 import { ReplicatorFunction } from './replicator-function';
 import { ReplicatorRules } from './rules';
+import { dropRedundantRoleDependencies } from './template-hygiene';
 
 export interface ReplicatorStackProps extends StackProps {
   readonly config: ReplicatorConfig;
@@ -59,6 +60,7 @@ export class ReplicatorStack extends Stack {
     }
 
     this.acknowledgeFindings(ruleDeadLetters.node.path, failedInvocations.node.path, config);
+    dropRedundantRoleDependencies(this);
   }
 
   /** cdk-nag findings that are intended, each with its reason. */

@@ -84,6 +84,18 @@ describe('function', () => {
     });
   });
 
+  test('functions depend on their policies but not redundantly on their roles (cfn-lint W3005)', () => {
+    const { template: t } = synth({ initialSync: true });
+    const fns = t.findResources('AWS::Lambda::Function');
+    expect(Object.keys(fns)).toHaveLength(2);
+    for (const fn of Object.values(fns)) {
+      const role = (fn as any).Properties.Role['Fn::GetAtt'][0];
+      expect((fn as any).DependsOn ?? []).not.toContain(role);
+    }
+    const replicator = Object.entries(fns).find(([id]) => id.startsWith('ReplicatorFunction'))![1] as any;
+    expect(replicator.DependsOn).toEqual([expect.stringMatching(/^ReplicatorPolicy/), expect.stringMatching(/^ReplicatorRoleDefaultPolicy/)]);
+  });
+
   test('log group with retention', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });

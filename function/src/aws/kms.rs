@@ -70,21 +70,15 @@ impl KmsKeys {
 
     /// A single-Region key has no counterpart elsewhere: find its customer alias in the source.
     async fn alias_of(&self, key_id: &str) -> StoreResult<String> {
-        let out = self
-            .source
-            .list_aliases()
-            .key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| {
-                let mut err = classify("ListAliases", &self.source_region, &e);
-                // kms:ListAliases cannot be scoped to keys, so the deployed role does not have it: a key
-                // given by id then needs an entry in KMS_KEY_MAP.
-                if err.reason() == Reason::AccessDenied {
-                    err.class = ErrorClass::Permanent(Reason::KmsKeyUnmapped);
-                }
-                err
-            })?;
+        let out = self.source.list_aliases().key_id(key_id).send().await.map_err(|e| {
+            let mut err = classify("ListAliases", &self.source_region, &e);
+            // kms:ListAliases cannot be scoped to keys, so the deployed role does not have it: a key
+            // given by id then needs an entry in KMS_KEY_MAP.
+            if err.reason() == Reason::AccessDenied {
+                err.class = ErrorClass::Permanent(Reason::KmsKeyUnmapped);
+            }
+            err
+        })?;
         out.aliases()
             .iter()
             .filter_map(|a| a.alias_name())
