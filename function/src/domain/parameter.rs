@@ -27,14 +27,6 @@ impl Value {
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
-
-    pub fn len(&self) -> usize {
-        self.expose().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.expose().is_empty()
-    }
 }
 
 impl PartialEq for Value {
