@@ -15,6 +15,10 @@ WITH_EMU     := scripts/with-emulator
 ENV          ?= dev
 # ENV=local deploys into the emulator on localhost:5000 (started and stopped here unless EMULATOR=external).
 EMULATOR     ?= managed
+# Extra arguments for cdk synth/diff/deploy/destroy, e.g. CDK_ARGS="-c environmentsDir=/path".
+CDK_ARGS     ?=
+# `make demo DEMO_TARGET_REGIONS=us-east-2,ap-southeast-2` deploys the demo with other target regions.
+DEMO_TARGET_REGIONS ?=
 # The emulator, cargo-lambda and zig live in the project venv; zig and cargo-zigbuild cache here.
 export PATH            := $(VENV)/bin:$(PATH)
 export XDG_CACHE_HOME  ?= $(CURDIR)/.cache
@@ -81,9 +85,11 @@ test-deploy: setup node arm64
 
 test: setup lint test-unit test-integration test-infra test-synth test-deploy demo
 
-demo: setup
+# The whole pipeline locally: deploy the stack into the emulator, route events through the deployed rules,
+# replicate with the real binary under cargo-lambda's runtime emulator. Everything stops afterwards.
+demo: setup node arm64
 	$(CARGO) build --locked --bin ssm-replicator-lambda
-	$(WITH_EMU) $(VENV)/bin/python scripts/demo.py
+	DEMO_TARGET_REGIONS=$(DEMO_TARGET_REGIONS) $(WITH_EMU) --port 5000 scripts/demo.sh
 
 BENCH_SIZES  ?= 1000,10000
 BENCH_EVENTS ?= 200
@@ -95,10 +101,10 @@ release: setup arm64
 	$(CARGO) lambda build --release --arm64 --bin ssm-replicator-lambda --output-format zip
 
 synth: setup node arm64
-	$(CDK) synth -c env=$(ENV) --quiet
+	$(CDK) synth -c env=$(ENV) $(CDK_ARGS) --quiet
 
 diff: setup node arm64
-	$(LOCAL_AWS) $(CDK) diff -c env=$(ENV)
+	$(LOCAL_AWS) $(CDK) diff -c env=$(ENV) $(CDK_ARGS)
 
 deploy: setup node arm64
 ifeq ($(ENV),local)
@@ -107,10 +113,10 @@ ifneq ($(EMULATOR),external)
 endif
 	$(LOCAL_AWS) $(CDK) bootstrap -c env=$(ENV) aws://123456789012/us-east-1
 endif
-	$(LOCAL_AWS) $(CDK) deploy -c env=$(ENV) --require-approval never
+	$(LOCAL_AWS) $(CDK) deploy -c env=$(ENV) $(CDK_ARGS) --require-approval never
 
 destroy: setup node
-	$(LOCAL_AWS) $(CDK) destroy -c env=$(ENV) --force
+	$(LOCAL_AWS) $(CDK) destroy -c env=$(ENV) $(CDK_ARGS) --force
 ifeq ($(ENV),local)
 ifneq ($(EMULATOR),external)
 	scripts/emulator stop

@@ -1,37 +1,115 @@
 #!/usr/bin/env python3
-"""`make demo`: the real ssm-replicator-lambda, run by cargo-lambda's runtime emulator, replicating
-parameters between regions of the AWS API emulator (moto server). Started by scripts/with-emulator,
-which provides AWS_ENDPOINT_URL and stops the emulator afterwards.
-
-Each step changes the source region the way a person would, delivers the event EventBridge would deliver,
-prints the function's report and a side-by-side table (SecureString values masked), and checks the result.
+"""`make demo`: the whole pipeline, locally. scripts/demo.sh has deployed the real stack (ENV=local) into
+the AWS API emulator (moto server on :5000); this script
+  - reads back what was deployed: the function's environment (Lambda GetFunctionConfiguration) and the
+    rules with their targets (EventBridge DescribeRule / ListTargetsByRule);
+  - runs the real ssm-replicator-lambda under cargo-lambda's runtime emulator with that environment;
+  - publishes each event with PutEvents to the emulator's default bus, where the deployed rules' patterns
+    route it; a queue attached to each rule as an extra target receives what the rule routed, and only
+    that is handed to the function (with the rule's name shown). The emulator cannot run Lambda code,
+    and has no scheduler: the scheduled full sync is fired by the demo with the deployed rule's ARN;
+  - prints after each step the function's report and a side-by-side table (SecureString values masked).
 Exits non-zero, with the reason, when any target does not end up matching the source.
 """
+import json
 import os
 import sys
 
 import boto3
 
-from local_lambda import Function, LocalLambdaError, change, cloudtrail_tags, scheduled
+from local_lambda import Function, LocalLambdaError, scheduled
 
 SOURCE = "us-east-1"
-TARGETS = [r for r in os.environ.get("DEMO_TARGET_REGIONS", "us-east-2,eu-west-1").split(",") if r]
+STACK = "SsmReplicator-local"
+ACCOUNT = "123456789012"
 ALIAS = "alias/demo-app"
-ALIAS_REGIONS = [r for r in os.environ.get("DEMO_ALIAS_REGIONS", ",".join([SOURCE, "us-east-2", "eu-west-1"])).split(",") if r]
+ALIAS_REGIONS = [r for r in os.environ.get("DEMO_ALIAS_REGIONS", "us-east-1,us-east-2,eu-west-1").split(",") if r]
 ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
 P = "/demo/app"
+OUTSIDE = "/other/not-replicated"
 
 
-def client(service, region):
+def client(service, region=SOURCE):
     return boto3.client(service, region_name=region, endpoint_url=ENDPOINT,
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-SSM = {r: client("ssm", r) for r in [SOURCE, *TARGETS]}
-
-
 class DemoFailure(Exception):
     pass
+
+
+def expect(condition, message):
+    if not condition:
+        raise DemoFailure(message)
+
+
+class Deployment:
+    """What `cdk deploy` put into the emulator, read back through the AWS APIs."""
+
+    def __init__(self):
+        resources = client("cloudformation").describe_stack_resources(StackName=STACK)["StackResources"]
+        lam, events = client("lambda"), client("events")
+        configs = [lam.get_function_configuration(FunctionName=r["PhysicalResourceId"])
+                   for r in resources if r.get("ResourceType") == "AWS::Lambda::Function"]
+        replicators = [c for c in configs if "TARGET_REGIONS" in c.get("Environment", {}).get("Variables", {})]
+        expect(len(replicators) == 1, f"expected one replicator function in {STACK}, found {len(replicators)}")
+        self.function_arn = replicators[0]["FunctionArn"]
+        self.environment = replicators[0]["Environment"]["Variables"]
+        self.targets = self.environment["TARGET_REGIONS"].split(",")
+        self.rules = [events.describe_rule(Name=r["PhysicalResourceId"])
+                      for r in resources if r.get("ResourceType") == "AWS::Events::Rule"]
+        for rule in self.rules:
+            arns = [t["Arn"] for t in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]]
+            expect(self.function_arn in arns, f"the deployed rule {rule['Name']} does not target the function")
+        self.patterns = [r for r in self.rules if r.get("EventPattern")]
+        schedules = [r for r in self.rules if r.get("ScheduleExpression")]
+        expect(self.patterns and len(schedules) == 1, f"{STACK} lacks its event rules or its schedule")
+        self.schedule = schedules[0]
+        self.taps = {}
+
+    def describe(self):
+        print(f"\n== deployed: {self.function_arn}")
+        for key, value in sorted(self.environment.items()):
+            print(f"    {key}={value}")
+        for rule in self.rules:
+            what = rule.get("ScheduleExpression") or rule["EventPattern"]
+            print(f"  rule {rule['Name']}: {what}")
+
+    def tap(self):
+        """A queue per pattern rule, attached as an extra target: it receives exactly what the rule routes."""
+        sqs, events = client("sqs"), client("events")
+        for i, rule in enumerate(self.patterns):
+            url = sqs.create_queue(QueueName=f"demo-routed-{i}")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            events.put_targets(Rule=rule["Name"], Targets=[{"Id": "demo-routed", "Arn": arn}])
+            self.taps[rule["Name"]] = url
+
+    def route(self, entries):
+        """PutEvents to the default bus; returns (rule name, event) for everything a deployed rule routed."""
+        events, sqs = client("events"), client("sqs")
+        for i in range(0, len(entries), 10):
+            result = events.put_events(Entries=entries[i:i + 10])
+            expect(result["FailedEntryCount"] == 0, f"PutEvents rejected events: {result['Entries']}")
+        routed = []
+        for rule, url in self.taps.items():
+            while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                for m in messages:
+                    routed.append((rule, json.loads(m["Body"])))
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return routed
+
+
+def change(operation, name):
+    return {"Source": "aws.ssm", "DetailType": "Parameter Store Change",
+            "Resources": [f"arn:aws:ssm:{SOURCE}:{ACCOUNT}:parameter{name}"],
+            "Detail": json.dumps({"operation": operation, "name": name, "type": "String"})}
+
+
+def tag_added(name):
+    return {"Source": "aws.ssm", "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps({
+        "eventSource": "ssm.amazonaws.com", "eventName": "AddTagsToResource", "awsRegion": SOURCE,
+        "requestParameters": {"resourceType": "Parameter", "resourceId": name,
+                              "tags": [{"key": "replicate", "value": "yes"}]}})}
 
 
 def put(name, value, kind="String", tags=(("replicate", "yes"),), **extra):
@@ -54,12 +132,12 @@ def shown(p):
         return "—"
     if p["type"] == "SecureString":
         return f"**** ({p['key']})"
-    value = p['value'] if len(p['value']) <= 28 else f"{p['value'][:20]}…({len(p['value'])} B)"
+    value = p["value"] if len(p["value"]) <= 28 else f"{p['value'][:20]}…({len(p['value'])} B)"
     return f"{value} [{p['type']}{', Advanced' if p['tier'] == 'Advanced' else ''}]"
 
 
 NAMES = [f"{P}/url", f"{P}/hosts", f"{P}/db-password", f"{P}/api-token", f"{P}/big-config", f"{P}/eu-only",
-         f"{P}/local-only"]
+         f"{P}/local-only", OUTSIDE]
 
 
 def table():
@@ -79,33 +157,60 @@ def summary(report):
         for t in p["targets"]:
             reason = f" ({t['reason']})" if t.get("reason") else ""
             changed = f" [{', '.join(t['changed'])}]" if t.get("changed") else ""
-            rows.append(f"    {p['name']} → {t['region']}: {t['outcome']}{reason}{changed}")
+            rows.append(f"      {p['name']} → {t['region']}: {t['outcome']}{reason}{changed}")
             if t["outcome"] == "failed":
-                raise DemoFailure(f"{p['name']} failed in {t['region']}: {t.get('reason')} {t.get('error', '')}")
+                hint = (f" — the demo creates {ALIAS} only in {', '.join(ALIAS_REGIONS)}"
+                        if t.get("reason", "").startswith("kms") else "")
+                raise DemoFailure(f"{p['name']} failed in {t['region']}: {t.get('reason')} {t.get('error', '')}{hint}")
     unlisted = f" ({report['unlisted']} unchanged or skipped not listed)" if report.get("unlisted") else ""
-    print(f"  report ({report['trigger']}): {counts}{unlisted}; {sum(sum(o.values()) for o in report['api_calls'].values())} API calls")
+    calls = sum(sum(o.values()) for o in report["api_calls"].values())
+    print(f"    report ({report['trigger']}): {counts}{unlisted}; {calls} API calls")
     print("\n".join(rows))
     if report.get("summary", {}).get("failed"):
         raise DemoFailure(f"{report['summary']['failed']} replication(s) failed: {report.get('reasons')}")
 
 
-def step(title, fn, events):
+def describe(event):
+    d = event["detail"]
+    what = d.get("operation") or d.get("eventName")
+    name = d.get("name") or d.get("requestParameters", {}).get("resourceId")
+    return f"{event['detail-type']}: {what} {name}"
+
+
+def step(title, change_source, entries, unrouted=()):
+    """Change the source, publish the events, hand what the deployed rules routed to the function."""
     print(f"\n== {title}")
-    fn()
-    for event in events:
+    change_source()
+    routed = DEPLOYMENT.route(entries)
+    routed_names = {json.loads(e["Detail"]).get("name") for e in entries} - set(unrouted)
+    for rule, event in routed:
+        print(f"  {describe(event)}\n    routed by rule {rule}")
+        expect(event["detail"].get("name") not in unrouted, f"a deployed rule routed {describe(event)}")
         summary(FUNCTION.invoke(event))
+    expect(len(routed) == len(entries) - len(unrouted),
+           f"the deployed rules routed {len(routed)} of {len(entries) - len(unrouted)} events for "
+           f"{sorted(n for n in routed_names if n)}")
+    for name in unrouted:
+        print(f"  Parameter Store Change for {name}: no deployed rule matched it; not delivered")
     print()
     table()
 
 
-def expect(condition, message):
-    if not condition:
-        raise DemoFailure(message)
+def fire_schedule(title, change_source):
+    rule = DEPLOYMENT.schedule
+    print(f"\n== {title}")
+    change_source()
+    print(f"  rule {rule['Name']} ({rule['ScheduleExpression']}): the emulator has no scheduler; fired now")
+    event = scheduled()
+    event["resources"] = [rule["Arn"]]
+    summary(FUNCTION.invoke(event))
+    print()
+    table()
 
 
 def verify():
     """Every target equals the source for what is selected for it; nothing else is there."""
-    selected = {n: list(TARGETS) for n in NAMES if read(SOURCE, n) is not None}
+    selected = {n: list(TARGETS) for n in NAMES if n.startswith(P) and read(SOURCE, n) is not None}
     selected[f"{P}/eu-only"] = [r for r in TARGETS if r == "eu-west-1"]
     for name in NAMES:
         src = read(SOURCE, name)
@@ -117,6 +222,7 @@ def verify():
             expect(replica is not None, f"{name} is missing in {region}")
             expect(replica["value"] == src["value"], f"{name} in {region} does not match the source value")
             expect(replica["type"] == src["type"], f"{name} in {region} is {replica['type']}, not {src['type']}")
+            expect(replica["tier"] == src["tier"], f"{name} in {region} is {replica['tier']}, not {src['tier']}")
             if src["key"] == ALIAS:
                 expect(replica["key"] == ALIAS, f"{name} in {region} is not encrypted with {ALIAS}")
 
@@ -134,20 +240,21 @@ def main():
         put(f"{P}/big-config", "x" * 5000, Tier="Advanced")
         put(f"{P}/eu-only", "only in Europe", tags=(("replicate", "eu-west-1"),))
         put(f"{P}/local-only", "stays here", tags=())
+        put(OUTSIDE, "outside /demo/", tags=(("replicate", "yes"),))
 
-    step("1. create seven parameters in us-east-1 (six tagged replicate, one untagged)", create,
-         [change("Create", n) for n in NAMES])
+    step("1. create parameters in us-east-1: six tagged replicate, one untagged, one outside /demo/", create,
+         [change("Create", n) for n in NAMES], unrouted=[OUTSIDE])
     step("2. update a value", lambda: SSM[SOURCE].put_parameter(
         Name=f"{P}/url", Value="https://v2.example.com", Type="String", Overwrite=True),
         [change("Update", f"{P}/url")])
     step("3. tag the untagged parameter replicate=yes (CloudTrail AddTagsToResource)", lambda: SSM[SOURCE]
          .add_tags_to_resource(ResourceType="Parameter", ResourceId=f"{P}/local-only",
-                               Tags=[{"Key": "replicate", "Value": "yes"}]), [cloudtrail_tags(f"{P}/local-only")])
+                               Tags=[{"Key": "replicate", "Value": "yes"}]), [tag_added(f"{P}/local-only")])
     step("4. delete a parameter", lambda: SSM[SOURCE].delete_parameter(Name=f"{P}/hosts"),
          [change("Delete", f"{P}/hosts")])
-    step(f"5. drift: someone edits the replica in {TARGETS[0]}; the scheduled full sync repairs it", lambda: SSM[TARGETS[0]]
-         .put_parameter(Name=f"{P}/url", Value="edited by hand", Type="String", Overwrite=True),
-         [scheduled()])
+    fire_schedule(f"5. drift: someone edits the replica in {TARGETS[0]}; the scheduled full sync repairs it",
+                  lambda: SSM[TARGETS[0]].put_parameter(Name=f"{P}/url", Value="edited by hand", Type="String",
+                                                        Overwrite=True))
     verify()
     print("\nDemo passed: every target matches the source.")
 
@@ -155,7 +262,12 @@ def main():
 if __name__ == "__main__":
     FUNCTION = None
     try:
-        FUNCTION = Function({"TARGET_REGIONS": ",".join(TARGETS), "FULL_SYNC_RESERVE_SECONDS": "5"})
+        DEPLOYMENT = Deployment()
+        TARGETS = DEPLOYMENT.targets
+        SSM = {r: client("ssm", r) for r in [SOURCE, *TARGETS]}
+        DEPLOYMENT.describe()
+        DEPLOYMENT.tap()
+        FUNCTION = Function(DEPLOYMENT.environment)
         main()
     except (DemoFailure, LocalLambdaError) as e:
         print(f"\nDemo FAILED: {e}", file=sys.stderr)

@@ -1,14 +1,25 @@
 #!/usr/bin/env python3
-"""The AWS API emulator (moto server) with one correction towards AWS behaviour.
+"""The AWS API emulator (moto server) with four corrections towards AWS behaviour.
 
-moto 5.2.5 returns DescribeParameters in pages of 10 whatever MaxResults says; AWS honours MaxResults
-(1-50). ssm-replicator's call budgets depend on 50-result pages, so this launcher makes the emulator
-honour MaxResults the way AWS documents it (default 10 when absent, as moto had it). Nothing else changes.
+1. moto 5.2.5 returns DescribeParameters in pages of 10 whatever MaxResults says; AWS honours MaxResults
+   (1-50). ssm-replicator's call budgets depend on 50-result pages, so DescribeParameters honours
+   MaxResults the way AWS documents it (default 10 when absent, as moto had it).
+2. moto routes every PutEvents event to schedule-only rules (a rule without a pattern matches all);
+   on AWS a schedule rule is never matched by an event. Here it is not either.
+3. moto raises NotImplementedError (HTTP 500 for the whole PutEvents) when a matched rule has a Lambda
+   target: it cannot run the function. Here a Lambda target is skipped, and the rule's other targets
+   (the demo's queue) still receive the event.
+4. moto's default target input leaves out the event's `account`; AWS delivers the whole event. Here the
+   default input carries it.
+Nothing else changes.
 Usage: moto_server.py -H 127.0.0.1 -p PORT   (the same arguments as moto_server)
 """
+import copy
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.events.models import Rule
+from moto.events.utils import EventTemplateParser
 from moto.server import main
 from moto.ssm.responses import SimpleSystemManagerResponse
 
@@ -26,6 +37,22 @@ def describe_parameters(self: SimpleSystemManagerResponse) -> ActionResult:
 
 
 SimpleSystemManagerResponse.describe_parameters = describe_parameters
+
+_send_to_targets = Rule.send_to_targets
+
+
+def send_to_targets(self: Rule, event: Any, transform_input: bool = True) -> None:
+    if self.scheduled_expression and not self.event_pattern.get_pattern():
+        return
+    routable = copy.copy(self)
+    routable.targets = [t for t in self.targets if ":lambda:" not in t["Arn"]]
+    _send_to_targets(routable, event, transform_input)
+
+
+Rule.send_to_targets = send_to_targets
+EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE.replace(
+    '"version": "0",', '"version": "0", "account": "<account>",')
+assert '"account"' in EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
 
 if __name__ == "__main__":
     main()
