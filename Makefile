@@ -1,6 +1,6 @@
 # ssm-replicator — the verbs. `make demo` and `make test` are all a newcomer needs.
 .PHONY: help setup node arm64 build lint test test-unit test-integration test-infra test-synth test-deploy \
-        demo bench release synth diff deploy destroy deploy-assembly emulator-start emulator-stop clean
+        demo reliability bench release synth diff deploy destroy deploy-assembly emulator-start emulator-stop clean
 
 SHELL        := bash
 .SHELLFLAGS  := -euo pipefail -c
@@ -32,6 +32,7 @@ help:
 	@echo "make demo     - run the real Lambda binary locally against the AWS emulator (moto server)"
 	@echo "make test     - lint, unit/property/integration tests, CDK tests, real synth, deploy test, demo"
 	@echo "make bench    - full sync and event benchmarks against the emulator (prints a table)"
+	@echo "make reliability - fault, storm, race, two-way, deletion-safety and fuzz scenarios with figures"
 	@echo "make lint     - cargo fmt --check, clippy -D warnings, tsc --noEmit, actionlint"
 	@echo "make synth|diff|deploy|destroy ENV=dev|prod|local - the CDK app per environment"
 	@echo "make release  - arm64 Lambda zip with cargo-lambda (target/lambda/ssm-replicator-lambda)"
@@ -90,6 +91,14 @@ test: setup lint test-unit test-integration test-infra test-synth test-deploy de
 demo: setup node arm64
 	$(CARGO) build --locked --bin ssm-replicator-lambda
 	DEMO_TARGET_REGIONS=$(DEMO_TARGET_REGIONS) $(WITH_EMU) --port 5000 scripts/demo.sh
+
+# The reliability scenarios one at a time, printing their figures (README "Reliability"). `make test`
+# runs them too, at scale 1; long variants: make reliability RELIABILITY_SCALE=5 FUZZ_CASES=100000.
+RELIABILITY_SCALE ?= 1
+FUZZ_CASES        ?= 10000
+reliability: setup
+	RELIABILITY_SCALE=$(RELIABILITY_SCALE) FUZZ_CASES=$(FUZZ_CASES) $(WITH_EMU) $(CARGO) test --locked \
+	  --test integration -- reliability:: fuzz:: --nocapture --test-threads 1 2>&1 | grep -E '^(FIGURES|test )'
 
 BENCH_SIZES  ?= 1000,10000
 BENCH_EVENTS ?= 200

@@ -3,7 +3,8 @@
 
 1. moto 5.2.5 returns DescribeParameters in pages of 10 whatever MaxResults says; AWS honours MaxResults
    (1-50). ssm-replicator's call budgets depend on 50-result pages, so DescribeParameters honours
-   MaxResults the way AWS documents it (default 10 when absent, as moto had it).
+   MaxResults the way AWS documents it (default 10 when absent, as moto had it), and answers a
+   NextToken it did not issue with InvalidNextToken (HTTP 400), as AWS does, not with HTTP 500.
 2. moto routes every PutEvents event to schedule-only rules (a rule without a pattern matches all);
    on AWS a schedule rule is never matched by an event. Here it is not either.
 3. moto raises NotImplementedError (HTTP 500 for the whole PutEvents) when a matched rule has a Lambda
@@ -21,13 +22,22 @@ from moto.core.responses import ActionResult
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.server import main
+from moto.ssm.exceptions import SSMException
 from moto.ssm.responses import SimpleSystemManagerResponse
+
+
+class InvalidNextToken(SSMException):
+    def __init__(self) -> None:
+        super().__init__("InvalidNextToken", "The specified token isn't valid.")
 
 
 def describe_parameters(self: SimpleSystemManagerResponse) -> ActionResult:
     page_size = max(1, min(50, int(self._get_param("MaxResults") or 10)))
     token = self._get_param("NextToken")
-    token = int(token.strip()) if hasattr(token, "strip") and token.strip() else 0
+    try:
+        token = int(token.strip()) if hasattr(token, "strip") and token.strip() else 0
+    except ValueError:
+        raise InvalidNextToken() from None
     result = self.ssm_backend.describe_parameters(self._get_param("Filters"), self._get_param("ParameterFilters"))
     page = result[token:token + page_size]
     response: dict[str, Any] = {"Parameters": [p.describe_response_object(False) for p in page]}

@@ -62,16 +62,18 @@ pub enum EventError {
     WrongType { field: &'static str, expected: &'static str },
     #[error("field '{field}' is not a valid parameter name: it {error}")]
     InvalidName { field: &'static str, error: NameError },
-    #[error("operation '{0}' is not a parameter change this replicator handles")]
+    #[error("detail.operation '{0}' is not a parameter change this replicator handles")]
     UnsupportedOperation(String),
-    #[error("CloudTrail event '{0}' is not an SSM parameter call this replicator handles")]
+    #[error("detail.eventName '{0}' is not an SSM parameter call this replicator handles")]
     UnsupportedEventName(String),
     #[error("detail.eventSource '{0}' is not ssm.amazonaws.com")]
     NotSsm(String),
-    #[error("resourceType '{0}' is not Parameter")]
+    #[error("detail.requestParameters.resourceType '{0}' is not Parameter")]
     NotAParameter(String),
     #[error("manual command is malformed: {0}")]
     Manual(String),
+    #[error("action '{0}' is not a manual command (expected 'sync' or 'full-sync')")]
+    UnknownAction(String),
     #[error("'names' must list between 1 and {MAX_NAMES} parameter names (got {0})")]
     NameCount(usize),
 }
@@ -90,8 +92,7 @@ pub fn parse(event: &Value, origin: Origin<'_>) -> Result<Parsed, EventError> {
     if !obj.contains_key("detail-type") {
         return Err(EventError::UnknownShape);
     }
-    let envelope: EventBridgeEvent<Value> =
-        serde_json::from_value(event.clone()).map_err(|e| EventError::Envelope(redact_serde(&e)))?;
+    let envelope: EventBridgeEvent<Value> = from_value(event).map_err(EventError::Envelope)?;
     let (expected_source, kind) = match envelope.detail_type.as_str() {
         "Parameter Store Change" => ("aws.ssm", Kind::Native),
         "AWS API Call via CloudTrail" => ("aws.ssm", Kind::CloudTrail),
@@ -179,31 +180,42 @@ fn cloudtrail(detail: &Value) -> Result<Parsed, EventError> {
     Ok(Parsed { trigger, command: Command::Sync(names) })
 }
 
+/// `{"action": "full-sync", "cursor": …}` (the cursor only on a hand-off).
 #[derive(Deserialize)]
-#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
-enum Manual {
-    FullSync {
-        #[serde(default)]
-        cursor: Option<Cursor>,
-    },
-    Sync {
-        names: Value,
-    },
+#[serde(deny_unknown_fields)]
+struct FullSyncCommand {
+    #[serde(rename = "action")]
+    _action: String,
+    #[serde(default)]
+    cursor: Option<Cursor>,
+}
+
+/// `{"action": "sync", "names": [...]}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncCommand {
+    #[serde(rename = "action")]
+    _action: String,
+    names: Value,
 }
 
 fn manual(event: &Value) -> Result<Parsed, EventError> {
-    let command: Manual = serde_json::from_value(event.clone()).map_err(|e| EventError::Manual(redact_serde(&e)))?;
-    Ok(match command {
-        Manual::FullSync { cursor: None } => {
-            Parsed { trigger: "manual:full-sync".into(), command: Command::FullSync(Cursor::start()) }
-        }
-        Manual::FullSync { cursor: Some(cursor) } => {
-            Parsed { trigger: "full-sync:continued".into(), command: Command::FullSync(cursor) }
-        }
-        Manual::Sync { names: raw } => {
-            let names = names(Some(&raw), "names")?;
+    let action = event.get("action").and_then(Value::as_str);
+    Ok(match action {
+        Some("full-sync") => match from_value::<FullSyncCommand>(event).map_err(EventError::Manual)?.cursor {
+            None => Parsed { trigger: "manual:full-sync".into(), command: Command::FullSync(Cursor::start()) },
+            Some(cursor) if !cursor.token_is_plausible() => {
+                return Err(EventError::WrongType { field: "cursor.token", expected: "a pagination token" })
+            }
+            Some(cursor) => Parsed { trigger: "full-sync:continued".into(), command: Command::FullSync(cursor) },
+        },
+        Some("sync") => {
+            let command: SyncCommand = from_value(event).map_err(EventError::Manual)?;
+            let names = names(Some(&command.names), "names")?;
             Parsed { trigger: "manual:sync".into(), command: Command::Sync(names) }
         }
+        Some(other) => return Err(EventError::UnknownAction(clip(other))),
+        None => return Err(EventError::WrongType { field: "action", expected: "a string: 'sync' or 'full-sync'" }),
     })
 }
 
@@ -254,6 +266,19 @@ fn name_from_resource_id(id: &str) -> &str {
         Some((_, rest)) => rest,
         None => id,
     }
+}
+
+/// Deserialize, naming the offending field in the error (`detail.name: invalid type …`).
+fn from_value<T: serde::de::DeserializeOwned>(event: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(event).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = redact_serde(e.inner());
+        if path == "." {
+            inner
+        } else {
+            format!("field '{path}': {inner}")
+        }
+    })
 }
 
 /// serde's messages quote offending string values; events may carry anything, so drop those quotes.

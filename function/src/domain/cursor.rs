@@ -22,9 +22,23 @@ pub enum Cursor {
     },
 }
 
+/// Longest pagination token accepted in a cursor (AWS's are base64 text of a few hundred characters).
+const MAX_TOKEN_LEN: usize = 4096;
+
 impl Cursor {
     pub fn start() -> Self {
         Self::Source { prefix: 0, token: None }
+    }
+
+    /// A cursor arrives in an invocation payload: its token must look like a pagination token
+    /// (non-empty base64/URL-safe text), or it would be sent to DescribeParameters as it is.
+    pub fn token_is_plausible(&self) -> bool {
+        let (Self::Source { token, .. } | Self::Orphans { token, .. }) = self;
+        token.as_deref().is_none_or(|t| {
+            !t.is_empty()
+                && t.len() <= MAX_TOKEN_LEN
+                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=_-.:".contains(&b))
+        })
     }
 }
 

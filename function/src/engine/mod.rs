@@ -12,7 +12,7 @@ use crate::domain::{
     plan_delete, plan_write, Decision, Desired, Outcome, Owner, Parameter, ParameterName, ParameterResult,
     ParameterType, Plan, Reason, Report, Stored, Tags, TargetKey, TargetResult,
 };
-use crate::ports::{KeyResolver, ParameterStore, StoreError};
+use crate::ports::{ErrorClass, KeyResolver, ParameterStore, StoreError};
 
 mod full_sync;
 mod retry;
@@ -22,6 +22,10 @@ pub use retry::RetryPolicy;
 
 /// How many parameters of one command are handled at once (writes are throttled to ~3 TPS per account).
 const NAME_CONCURRENCY: usize = 4;
+
+/// How many times one parameter is synced when its source keeps changing during the writes; beyond
+/// that the targets are reported `failed:transient` (the event's invocation fails and is retried).
+const SETTLE_ROUNDS: usize = 5;
 
 pub struct Replicator<S, K> {
     config: Config,
@@ -68,25 +72,47 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         }
     }
 
+    /// Sync one parameter, and again if the source changed while its replicas were being written: of
+    /// two handlers racing on one parameter, the one that wrote an older value notices and corrects it.
     async fn sync_one(&self, name: &ParameterName) -> ParameterResult {
-        let targets = match self.sync_targets(name).await {
-            Ok(targets) => targets,
-            Err(e) => self.every_target(|region| failed(region, &e)),
+        let mut targets: Vec<TargetResult> = Vec::new();
+        for _ in 0..SETTLE_ROUNDS {
+            let (round, seen) = match self.sync_targets(name).await {
+                Ok(done) => done,
+                Err(e) => (self.every_target(|region| failed(region, &e)), None),
+            };
+            targets = merge_rounds(targets, round);
+            let wrote =
+                targets.iter().any(|t| matches!(t.outcome, Outcome::Created | Outcome::Updated | Outcome::Deleted));
+            if !wrote || self.dry_run || targets.iter().any(|t| t.outcome == Outcome::Failed) {
+                return ParameterResult { name: name.clone(), targets };
+            }
+            match self.retry.run(|| self.source.read(name)).await {
+                Ok(now) if now == seen => return ParameterResult { name: name.clone(), targets },
+                Ok(_) => info!(parameter = %name, "the source changed while replicating; syncing again"),
+                Err(e) => return ParameterResult { name: name.clone(), targets: self.every_target(|r| failed(r, &e)) },
+            }
+        }
+        let moving = StoreError {
+            operation: "GetParameter",
+            region: self.config.source_region.clone(),
+            code: "SourceKeptChanging".into(),
+            class: ErrorClass::Transient,
         };
-        ParameterResult { name: name.clone(), targets }
+        ParameterResult { name: name.clone(), targets: self.every_target(|region| failed(region, &moving)) }
     }
 
-    /// Read the source once, then handle every target in parallel.
-    async fn sync_targets(&self, name: &ParameterName) -> Result<Vec<TargetResult>, StoreError> {
+    /// Read the source once, then handle every target in parallel. Also returns the source as read.
+    async fn sync_targets(&self, name: &ParameterName) -> Result<(Vec<TargetResult>, Option<Parameter>), StoreError> {
         let selection = &self.config.selection;
         if !selection.covers(name) {
-            return Ok(self.every_target(|r| skipped(r, Reason::OutsidePrefixes)));
+            return Ok((self.every_target(|r| skipped(r, Reason::OutsidePrefixes)), None));
         }
         let Some(tags) = self.retry.run(|| self.source.read_tags(name)).await? else {
-            return Ok(self.delete_everywhere(name).await);
+            return Ok((self.delete_everywhere(name).await, None));
         };
         let chosen = match selection.decide(name, &tags, &self.config.target_regions) {
-            Decision::Skip(reason) => return Ok(self.every_target(|r| skipped(r, reason))),
+            Decision::Skip(reason) => return Ok((self.every_target(|r| skipped(r, reason)), None)),
             Decision::Replicate { targets, ignored } => {
                 if !ignored.is_empty() {
                     warn!(parameter = %name, ?ignored, "selection tag names regions that are not targets");
@@ -96,10 +122,10 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         };
         let Some(source) = self.retry.run(|| self.source.read(name)).await? else {
             // Deleted between the two reads: treat as a delete.
-            return Ok(self.delete_everywhere(name).await);
+            return Ok((self.delete_everywhere(name).await, None));
         };
         if source.data_type == AMI_DATA_TYPE && !self.config.replicate_ami_parameters {
-            return Ok(self.every_target(|r| skipped(r, Reason::AmiRegionSpecific)));
+            return Ok((self.every_target(|r| skipped(r, Reason::AmiRegionSpecific)), Some(source)));
         }
         let work = self.targets.iter().map(|store| async {
             if chosen.iter().any(|c| c == store.region()) {
@@ -108,7 +134,8 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                 skipped(store.region(), Reason::NotSelected)
             }
         });
-        Ok(join_all(work).await)
+        let results = join_all(work).await;
+        Ok((results, Some(source)))
     }
 
     async fn write_target(&self, store: &S, source: &Parameter, tags: &Tags) -> TargetResult {
@@ -179,6 +206,18 @@ pub(crate) fn log_result(result: &ParameterResult) {
             "replication result"
         );
     }
+}
+
+/// A later round's result per target, except that "nothing more to do" keeps what an earlier round did.
+fn merge_rounds(earlier: Vec<TargetResult>, later: Vec<TargetResult>) -> Vec<TargetResult> {
+    if earlier.is_empty() {
+        return later;
+    }
+    earlier
+        .into_iter()
+        .zip(later)
+        .map(|(before, after)| if after.outcome == Outcome::Unchanged { before } else { after })
+        .collect()
 }
 
 fn skipped(region: &str, reason: Reason) -> TargetResult {

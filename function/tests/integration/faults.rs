@@ -1,11 +1,18 @@
-//! A fault-injecting proxy on 127.0.0.1 between the SDK and the emulator: requests are forwarded to the
-//! emulator unless a rule matches, in which case the rule's AWS error is returned (HTTP 400, awsJson).
-//! (The reliability issue grows this into rates, 5xx, resets and latency.)
+//! A fault-injecting proxy on 127.0.0.1 between the SDK and the emulator. Each request is forwarded to
+//! the emulator unless a fixed rule (`Rule::fail`) or a random fault (`Fault` at a rate) applies:
+//! AWS errors (`ThrottlingException`, `TooManyUpdates`: HTTP 400 awsJson), HTTP 500 and 503, a
+//! connection reset before forwarding, a reset after forwarding (the write happened, the response is
+//! lost), and added latency. Random faults are deterministic: whether a request fails depends only on
+//! the seed, its operation, region and body, and how many times that same request was seen before —
+//! not on timing — so a seed reproduces the same failures for the same requests.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Fail `operation` (the X-Amz-Target suffix) with `code`, when the body contains `body_contains`.
 #[derive(Clone, Debug)]
@@ -25,16 +32,104 @@ impl Rule {
     }
 }
 
+/// What a random fault does to a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fault {
+    Throttling,
+    TooManyUpdates,
+    Http500,
+    Http503,
+    /// The connection is reset before the request reaches the emulator.
+    Reset,
+    /// The request reaches the emulator, then the connection is reset: the response is lost.
+    LostResponse,
+}
+
+/// Random faults: each (operations, fault, rate) applies to the listed operations (empty: all).
+/// Latency is added to a share of requests, independently of the faults.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    pub seed: u64,
+    pub rates: Vec<(&'static [&'static str], Fault, f64)>,
+    pub latency: Option<(Duration, f64)>,
+}
+
+impl Faults {
+    pub fn seeded(seed: u64) -> Self {
+        Self { seed, ..Self::default() }
+    }
+
+    /// `fault` on `rate` of the requests for `operations` (empty: every operation).
+    pub fn with(mut self, operations: &'static [&'static str], fault: Fault, rate: f64) -> Self {
+        self.rates.push((operations, fault, rate));
+        self
+    }
+
+    pub fn with_latency(mut self, delay: Duration, rate: f64) -> Self {
+        self.latency = Some((delay, rate));
+        self
+    }
+
+    /// The fault for the `nth` sighting of this exact request, if any.
+    fn pick(&self, operation: &str, region: &str, body: &[u8], nth: u64) -> Option<Fault> {
+        let mut draw = unit(self.seed, operation, region, body, nth, 0);
+        for (ops, fault, rate) in &self.rates {
+            if ops.is_empty() || ops.iter().any(|o| o.eq_ignore_ascii_case(operation)) {
+                if draw < *rate {
+                    return Some(*fault);
+                }
+                draw -= rate;
+            }
+        }
+        None
+    }
+
+    fn delay(&self, operation: &str, region: &str, body: &[u8], nth: u64) -> Option<Duration> {
+        let (delay, rate) = self.latency?;
+        (unit(self.seed, operation, region, body, nth, 1) < rate).then_some(delay)
+    }
+}
+
+/// A number in [0, 1) from the request's identity (std's SipHash with fixed keys: stable across runs).
+fn unit(seed: u64, operation: &str, region: &str, body: &[u8], nth: u64, salt: u8) -> f64 {
+    let mut h = DefaultHasher::new();
+    (seed, operation, region, body, nth, salt).hash(&mut h);
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Per operation: what the proxy saw and did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Requests received.
+    pub seen: u64,
+    /// Answered with an injected error or reset without reaching the emulator.
+    pub failed: u64,
+    /// Reached the emulator and got a 2xx answer (for write operations: writes that happened).
+    pub succeeded: u64,
+    /// Reached the emulator, then the response was dropped.
+    pub lost: u64,
+    /// Delayed by the latency fault.
+    pub delayed: u64,
+}
+
+#[derive(Default)]
+struct State {
+    tallies: BTreeMap<String, Tally>,
+    /// How many times each exact request (operation, region, body hash) was seen.
+    sightings: BTreeMap<(String, String, u64), u64>,
+    injected: BTreeMap<Fault, u64>,
+}
+
 pub struct FaultProxy {
     pub url: String,
-    /// Operation → (requests seen, requests failed).
-    counts: Arc<Mutex<BTreeMap<String, (u64, u64)>>>,
+    state: Arc<Mutex<State>>,
 }
 
 struct Request {
     head: Vec<String>,
     body: Vec<u8>,
     operation: String,
+    region: String,
 }
 
 fn read_message(reader: &mut impl BufRead) -> Option<(Vec<String>, Vec<u8>)> {
@@ -58,67 +153,110 @@ fn read_message(reader: &mut impl BufRead) -> Option<(Vec<String>, Vec<u8>)> {
     Some((head, body))
 }
 
-impl FaultProxy {
-    pub fn start(upstream: &str, rules: Vec<Rule>) -> Self {
-        let upstream = upstream.trim_start_matches("http://").to_owned();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let counts = Arc::new(Mutex::new(BTreeMap::new()));
-        let seen = counts.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { return };
-                let (upstream, rules, seen) = (upstream.clone(), rules.clone(), seen.clone());
-                std::thread::spawn(move || serve(client, &upstream, &rules, &seen));
-            }
-        });
-        Self { url, counts }
-    }
+fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
+    head.iter().find_map(|l| {
+        let (n, value) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
 
-    pub fn seen(&self, operation: &str) -> u64 {
-        self.counts.lock().unwrap().get(operation).map_or(0, |c| c.0)
-    }
-
-    pub fn failed(&self, operation: &str) -> u64 {
-        self.counts.lock().unwrap().get(operation).map_or(0, |c| c.1)
+impl Request {
+    fn parse(head: Vec<String>, body: Vec<u8>) -> Self {
+        let operation = header(&head, "x-amz-target")
+            .map(|t| t.rsplit('.').next().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        // SigV4: `Credential=AKID/20261121/us-east-1/ssm/aws4_request`.
+        let region = header(&head, "authorization")
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split('/').nth(2))
+            .unwrap_or_default()
+            .to_owned();
+        Self { head, body, operation, region }
     }
 }
 
-fn serve(client: TcpStream, upstream: &str, rules: &[Rule], seen: &Mutex<BTreeMap<String, (u64, u64)>>) {
+impl FaultProxy {
+    /// Only fixed rules.
+    pub fn start(upstream: &str, rules: Vec<Rule>) -> Self {
+        Self::with_faults(upstream, rules, Faults::default())
+    }
+
+    /// Fixed rules first, then random faults.
+    pub fn with_faults(upstream: &str, rules: Vec<Rule>, faults: Faults) -> Self {
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let config = Arc::new((rules, faults));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let (upstream, config, shared) = (upstream.clone(), config.clone(), shared.clone());
+                std::thread::spawn(move || serve(client, &upstream, &config.0, &config.1, &shared));
+            }
+        });
+        Self { url, state }
+    }
+
+    pub fn tally(&self, operation: &str) -> Tally {
+        self.state.lock().unwrap().tallies.get(operation).copied().unwrap_or_default()
+    }
+
+    pub fn seen(&self, operation: &str) -> u64 {
+        self.tally(operation).seen
+    }
+
+    pub fn failed(&self, operation: &str) -> u64 {
+        self.tally(operation).failed
+    }
+
+    /// Sum of a field over operations.
+    pub fn sum(&self, operations: &[&str], field: impl Fn(&Tally) -> u64) -> u64 {
+        operations.iter().map(|op| field(&self.tally(op))).sum()
+    }
+
+    /// How many of each random fault were injected.
+    pub fn injected(&self) -> BTreeMap<Fault, u64> {
+        self.state.lock().unwrap().injected.clone()
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.state.lock().unwrap().tallies.values().map(|t| t.seen).sum()
+    }
+}
+
+enum Decision {
+    Error(u16, String),
+    Reset,
+    Forward { lose_response: bool },
+}
+
+fn serve(client: TcpStream, upstream: &str, rules: &[Rule], faults: &Faults, state: &Mutex<State>) {
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
     while let Some((head, body)) = read_message(&mut reader) {
-        let operation = head
-            .iter()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("x-amz-target").then(|| value.trim().to_owned())
-            })
-            .map(|t| t.rsplit('.').next().unwrap_or_default().to_owned())
-            .unwrap_or_default();
-        let request = Request { head, body, operation };
-        let text = String::from_utf8_lossy(&request.body);
-        let rule = rules.iter().find(|r| {
-            r.operation.eq_ignore_ascii_case(&request.operation) && r.body_contains.is_none_or(|n| text.contains(n))
-        });
-        let op = request.operation.clone();
-        {
-            let mut counts = seen.lock().unwrap();
-            let entry = counts.entry(op).or_insert((0, 0));
-            entry.0 += 1;
-            entry.1 += u64::from(rule.is_some());
+        let request = Request::parse(head, body);
+        let (decision, delay) = decide(&request, rules, faults, state);
+        if let Some(delay) = delay {
+            std::thread::sleep(delay);
         }
-        let response = match rule {
-            Some(rule) => {
-                let payload = format!(r#"{{"__type":"{}","message":"injected"}}"#, rule.code);
-                format!(
-                    "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: {}\r\ncontent-length: {}\r\n\r\n{payload}",
-                    rule.code,
-                    payload.len()
-                )
-                .into_bytes()
+        let op = request.operation.clone();
+        let response = match decision {
+            Decision::Error(status, code) => error_response(status, &code),
+            Decision::Reset => return reset(client),
+            Decision::Forward { lose_response } => {
+                let (status, response) = forward(upstream, &request);
+                let mut s = state.lock().unwrap();
+                let tally = s.tallies.entry(op).or_default();
+                if lose_response {
+                    tally.lost += 1;
+                    drop(s);
+                    return reset(client);
+                }
+                tally.succeeded += u64::from((200..300).contains(&status));
+                response
             }
-            None => forward(upstream, &request),
         };
         if client.write_all(&response).is_err() {
             return;
@@ -126,7 +264,60 @@ fn serve(client: TcpStream, upstream: &str, rules: &[Rule], seen: &Mutex<BTreeMa
     }
 }
 
-fn forward(upstream: &str, request: &Request) -> Vec<u8> {
+fn decide(request: &Request, rules: &[Rule], faults: &Faults, state: &Mutex<State>) -> (Decision, Option<Duration>) {
+    let text = String::from_utf8_lossy(&request.body);
+    let rule = rules.iter().find(|r| {
+        r.operation.eq_ignore_ascii_case(&request.operation) && r.body_contains.is_none_or(|n| text.contains(n))
+    });
+    let mut s = state.lock().unwrap();
+    let mut h = DefaultHasher::new();
+    request.body.hash(&mut h);
+    let nth = s.sightings.entry((request.operation.clone(), request.region.clone(), h.finish())).or_insert(0);
+    let sighting = *nth;
+    *nth += 1;
+    let random = faults.pick(&request.operation, &request.region, &request.body, sighting);
+    let delay = faults.delay(&request.operation, &request.region, &request.body, sighting);
+    let decision = match (rule, random) {
+        (Some(rule), _) => Decision::Error(400, rule.code.to_owned()),
+        (None, Some(Fault::Throttling)) => Decision::Error(400, "ThrottlingException".into()),
+        (None, Some(Fault::TooManyUpdates)) => Decision::Error(400, "TooManyUpdates".into()),
+        (None, Some(Fault::Http500)) => Decision::Error(500, "InternalServerError".into()),
+        (None, Some(Fault::Http503)) => Decision::Error(503, "ServiceUnavailable".into()),
+        (None, Some(Fault::Reset)) => Decision::Reset,
+        (None, Some(Fault::LostResponse)) => Decision::Forward { lose_response: true },
+        (None, None) => Decision::Forward { lose_response: false },
+    };
+    if let (None, Some(fault)) = (rule, random) {
+        *s.injected.entry(fault).or_default() += 1;
+    }
+    let tally = s.tallies.entry(request.operation.clone()).or_default();
+    tally.seen += 1;
+    tally.delayed += u64::from(delay.is_some());
+    tally.failed += u64::from(matches!(decision, Decision::Error(..) | Decision::Reset));
+    (decision, delay)
+}
+
+fn error_response(status: u16, code: &str) -> Vec<u8> {
+    let reason = match status {
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Bad Request",
+    };
+    let payload = format!(r#"{{"__type":"{code}","message":"injected"}}"#);
+    format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: {code}\r\ncontent-length: {}\r\n\r\n{payload}",
+        payload.len()
+    )
+    .into_bytes()
+}
+
+/// Close with RST (SO_LINGER 0), as a dropped connection looks to the client.
+fn reset(client: TcpStream) {
+    let _ = socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO));
+    drop(client);
+}
+
+fn forward(upstream: &str, request: &Request) -> (u16, Vec<u8>) {
     let mut up = TcpStream::connect(upstream).unwrap();
     let mut out = Vec::new();
     for line in &request.head {
@@ -139,11 +330,12 @@ fn forward(upstream: &str, request: &Request) -> Vec<u8> {
     up.write_all(&out).unwrap();
     let mut reader = BufReader::new(up);
     let (head, body) = read_message(&mut reader).unwrap();
+    let status = head.first().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
     let mut response = Vec::new();
     for line in head.iter().filter(|l| !l.to_ascii_lowercase().starts_with("connection:")) {
         response.extend_from_slice(line.as_bytes());
     }
     response.extend_from_slice(b"\r\n");
     response.extend_from_slice(&body);
-    response
+    (status, response)
 }

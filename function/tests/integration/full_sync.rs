@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_ssm::types::{ParameterTier, ParameterType};
-use futures::stream::{self, StreamExt};
 use serde_json::json;
 use ssm_replicator::domain::{Outcome, Report};
 use ssm_replicator::handler::HandlerError;
@@ -14,23 +12,8 @@ use crate::support::*;
 
 const PREFIX_ONLY: (&str, &str) = ("PATH_PREFIXES", "{prefix}/");
 
-/// `n` tagged parameters: a mix of String, StringList, SecureString (default key) and Advanced tier.
 async fn seed(w: &World, n: usize) -> Vec<String> {
-    let names: Vec<String> = (0..n).map(|i| w.name(&format!("p{i:05}"))).collect();
-    stream::iter(names.iter().enumerate())
-        .for_each_concurrent(16, |(i, name)| async move {
-            let value = format!("value-{i}");
-            let base = Put::string(name, &value).tags(&[("replicate", "yes"), ("team", "core")]);
-            let put = match i % 4 {
-                0 => base,
-                1 => Put { kind: ParameterType::StringList, ..base },
-                2 => Put { kind: ParameterType::SecureString, ..base },
-                _ => Put { tier: Some(ParameterTier::Advanced), description: Some("advanced"), ..base },
-            };
-            w.put(SOURCE, put).await;
-        })
-        .await;
-    names
+    seed_mix(w, n, None).await
 }
 
 async fn full_sync(w: &World) -> Report {

@@ -6,9 +6,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ssm::config::Credentials;
 use aws_sdk_ssm::types::{ParameterTier, ParameterType, ResourceTypeForTagging, Tag};
+use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 use ssm_replicator::aws::{self, ApiCalls, KmsKeys, SsmStore};
 use ssm_replicator::config::Config;
@@ -98,10 +100,15 @@ impl World {
 
     /// Like `new`, but `region`'s SSM calls go through `proxy` (a `FaultProxy` URL).
     pub async fn proxied(env: &[(&str, &str)], region: &str, proxy: &str) -> Self {
-        Self::build(env, Some((region, proxy))).await
+        Self::build(env, Some((&[region], proxy))).await
     }
 
-    async fn build(env: &[(&str, &str)], proxy: Option<(&str, &str)>) -> Self {
+    /// Like `new`, but the SSM calls of every region go through `proxy`.
+    pub async fn all_proxied(env: &[(&str, &str)], proxy: &str) -> Self {
+        Self::build(env, Some((&[SOURCE, EAST, WEST], proxy))).await
+    }
+
+    async fn build(env: &[(&str, &str)], proxy: Option<(&[&str], &str)>) -> Self {
         log_buffer();
         let prefix = format!("/t{:016x}", fastrand::u64(..));
         let mut vars: BTreeMap<String, String> = [
@@ -123,10 +130,16 @@ impl World {
             None => aws::connect(&sdk, config, &calls).await.unwrap(),
             Some((proxied, url)) => {
                 let ssm = |region: &str| {
+                    // The production retry mode (adaptive, 3 attempts), with shorter backoffs.
+                    let retry = RetryConfig::standard()
+                        .with_max_attempts(3)
+                        .with_initial_backoff(Duration::from_millis(10))
+                        .with_max_backoff(Duration::from_millis(200));
                     let mut conf = aws_sdk_ssm::config::Builder::from(&sdk)
                         .region(Region::new(region.to_owned()))
+                        .retry_config(retry)
                         .interceptor(calls.interceptor(region));
-                    if region == proxied {
+                    if proxied.contains(&region) {
                         conf = conf.endpoint_url(url);
                     }
                     SsmStore::new(aws_sdk_ssm::Client::from_conf(conf.build()), region, config.rates)
@@ -268,6 +281,26 @@ impl World {
         out.tag_list().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()
     }
 
+    /// Every parameter under this world's prefix in `region`: name → (type, decrypted value).
+    pub async fn values_under(&self, region: &str) -> BTreeMap<String, (String, String)> {
+        let mut out = BTreeMap::new();
+        let mut pages = self
+            .ssm(region)
+            .get_parameters_by_path()
+            .path(&self.prefix)
+            .recursive(true)
+            .with_decryption(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for p in page.unwrap().parameters() {
+                let kind = p.r#type().map(|t| t.as_str().to_owned()).unwrap_or_default();
+                out.insert(p.name().unwrap_or_default().to_owned(), (kind, p.value().unwrap_or_default().to_owned()));
+            }
+        }
+        out
+    }
+
     /// A customer key with `alias` in each of `regions`.
     pub async fn key_with_alias(&self, alias: &str, regions: &[&str]) {
         for r in regions {
@@ -337,6 +370,11 @@ fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
 }
 
 pub fn change_event(operation: &str, name: &str) -> Value {
+    change_event_in(SOURCE, operation, name)
+}
+
+/// The native change event as EventBridge delivers it in `region`.
+pub fn change_event_in(region: &str, operation: &str, name: &str) -> Value {
     json!({
         "version": "0",
         "id": "00000000-0000-0000-0000-000000000000",
@@ -344,8 +382,8 @@ pub fn change_event(operation: &str, name: &str) -> Value {
         "source": "aws.ssm",
         "account": ACCOUNT,
         "time": "2026-11-21T09:00:00Z",
-        "region": SOURCE,
-        "resources": [format!("arn:aws:ssm:{SOURCE}:{ACCOUNT}:parameter{name}")],
+        "region": region,
+        "resources": [format!("arn:aws:ssm:{region}:{ACCOUNT}:parameter{name}")],
         "detail": {"operation": operation, "name": name, "type": "String"}
     })
 }
@@ -395,5 +433,51 @@ impl Continuation for Collect {
     async fn hand_off(&self, payload: &Value) -> ssm_replicator::ports::StoreResult<()> {
         self.0.lock().unwrap().push(payload.clone());
         Ok(())
+    }
+}
+
+/// `n` tagged parameters under the world's prefix: a mix of String, StringList, SecureString (default
+/// key; the canary's values when given) and Advanced tier.
+pub async fn seed_mix(w: &World, n: usize, canary: Option<&Canary>) -> Vec<String> {
+    let names: Vec<String> = (0..n).map(|i| w.name(&format!("p{i:05}"))).collect();
+    stream::iter(names.iter().enumerate())
+        .for_each_concurrent(16, |(i, name)| async move {
+            let value = match (i % 4, canary) {
+                (2, Some(c)) => c.value(i),
+                _ => format!("value-{i}"),
+            };
+            let base = Put::string(name, &value).tags(&[("replicate", "yes"), ("team", "core")]);
+            let put = match i % 4 {
+                0 => base,
+                1 => Put { kind: ParameterType::StringList, ..base },
+                2 => Put { kind: ParameterType::SecureString, ..base },
+                _ => Put { tier: Some(ParameterTier::Advanced), description: Some("advanced"), ..base },
+            };
+            w.put(SOURCE, put).await;
+        })
+        .await;
+    names
+}
+
+/// A SecureString value that must never be seen outside SSM: not in logs (captured at TRACE with the
+/// SDK's sensitive-body logging on), reports, errors, continuation payloads or CLI output.
+pub struct Canary(String);
+
+impl Canary {
+    pub fn new() -> Self {
+        Self(format!("canary-{:016x}", fastrand::u64(..)))
+    }
+
+    /// A distinct value carrying the canary.
+    pub fn value(&self, n: usize) -> String {
+        format!("{}-{n}", self.0)
+    }
+
+    /// Fails if the canary is in the captured logs or in any of `exposed` (reports, errors, payloads).
+    pub fn assert_hidden(&self, exposed: &[String]) {
+        assert!(!captured_logs().contains(&self.0), "the canary leaked into logs");
+        for (i, text) in exposed.iter().enumerate() {
+            assert!(!text.contains(&self.0), "the canary leaked into output #{i}");
+        }
     }
 }
