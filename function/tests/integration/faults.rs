@@ -3,8 +3,9 @@
 //! AWS errors (`ThrottlingException`, `TooManyUpdates`: HTTP 400 awsJson), HTTP 500 and 503, a
 //! connection reset before forwarding, a reset after forwarding (the write happened, the response is
 //! lost), and added latency. Random faults are deterministic: whether a request fails depends only on
-//! the seed, its operation, region and body, and how many times that same request was seen before —
-//! not on timing — so a seed reproduces the same failures for the same requests.
+//! the seed, its operation, region and body (with the test's random name prefix masked), and how many
+//! times that same request was seen before — not on timing. Which requests a run makes still depends
+//! on timing (the SDK's retry quota, connection reuse), so totals vary a little from run to run.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
@@ -93,8 +94,39 @@ impl Faults {
 /// A number in [0, 1) from the request's identity (std's SipHash with fixed keys: stable across runs).
 fn unit(seed: u64, operation: &str, region: &str, body: &[u8], nth: u64, salt: u8) -> f64 {
     let mut h = DefaultHasher::new();
-    (seed, operation, region, body, nth, salt).hash(&mut h);
+    (seed, operation, region, masked(body), nth, salt).hash(&mut h);
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The body with what is random per run masked: each test prefix (`/t` + 16 hex digits) and canary
+/// (`canary-` + 16 hex digits) becomes `/t*` or `canary-*`.
+fn masked(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        let lead = [&b"/t"[..], b"canary-"].into_iter().find(|lead| body[i..].starts_with(lead));
+        let random = lead.filter(|lead| {
+            body.get(i + lead.len()..i + lead.len() + 16).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+        });
+        match random {
+            Some(lead) => {
+                out.extend_from_slice(lead);
+                out.push(b'*');
+                i += lead.len() + 16;
+            }
+            None => {
+                out.push(body[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn random_prefixes_and_canaries_are_masked() {
+    let body = br#"{"Name":"/t0123456789abcdef/p1","Value":"canary-fedcba9876543210-3","Path":"/tmp"}"#;
+    assert_eq!(masked(body), br#"{"Name":"/t*/p1","Value":"canary-*-3","Path":"/tmp"}"#.to_vec());
 }
 
 /// Per operation: what the proxy saw and did.
@@ -271,7 +303,7 @@ fn decide(request: &Request, rules: &[Rule], faults: &Faults, state: &Mutex<Stat
     });
     let mut s = state.lock().unwrap();
     let mut h = DefaultHasher::new();
-    request.body.hash(&mut h);
+    masked(&request.body).hash(&mut h);
     let nth = s.sightings.entry((request.operation.clone(), request.region.clone(), h.finish())).or_insert(0);
     let sighting = *nth;
     *nth += 1;
