@@ -77,12 +77,5 @@ def change(operation, name, kind="String"):
                     [f"arn:aws:ssm:{SOURCE}:{ACCOUNT}:parameter{name}"])
 
 
-def cloudtrail_tags(name):
-    return envelope("AWS API Call via CloudTrail", {
-        "eventSource": "ssm.amazonaws.com", "eventName": "AddTagsToResource", "awsRegion": SOURCE,
-        "requestParameters": {"resourceType": "Parameter", "resourceId": name,
-                              "tags": [{"key": "replicate", "value": "yes"}]}})
-
-
 def scheduled():
     return envelope("Scheduled Event", {}, [f"arn:aws:events:{SOURCE}:{ACCOUNT}:rule/full-sync"], source="aws.events")
