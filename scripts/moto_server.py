@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The AWS API emulator (moto server) with four corrections towards AWS behaviour.
+"""The AWS API emulator (moto server) with five corrections towards AWS behaviour.
 
 1. moto 5.2.5 returns DescribeParameters in pages of 10 whatever MaxResults says; AWS honours MaxResults
    (1-50). ssm-replicator's call budgets depend on 50-result pages, so DescribeParameters honours
@@ -12,10 +12,17 @@
    (the demo's queue) still receive the event.
 4. moto's default target input leaves out the event's `account`; AWS delivers the whole event. Here the
    default input carries it.
-Nothing else changes.
+5. moto stores PutParameter's Policies "[{}]" as one empty policy; AWS documents it as the way to remove
+   every policy ("To remove all policies from an existing parameter, ... apply an empty policy ...: [{}]",
+   https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-policies.html). Here it
+   removes them.
+Nothing else changes. The AWS behaviours that concern what a client must cope with (empty pages,
+listing lag, limits, rejected type changes, missing keys) are reproduced by the integration tests'
+AWS-behaviour proxy instead (function/tests/integration/aws_behaviour.rs).
 Usage: moto_server.py -H 127.0.0.1 -p PORT   (the same arguments as moto_server)
 """
 import copy
+import json
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -23,6 +30,7 @@ from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.server import main
 from moto.ssm.exceptions import SSMException
+from moto.ssm.models import SimpleSystemManagerBackend
 from moto.ssm.responses import SimpleSystemManagerResponse
 
 
@@ -47,6 +55,21 @@ def describe_parameters(self: SimpleSystemManagerResponse) -> ActionResult:
 
 
 SimpleSystemManagerResponse.describe_parameters = describe_parameters
+
+_put_parameter = SimpleSystemManagerBackend.put_parameter
+
+
+def put_parameter(self: SimpleSystemManagerBackend, *args: Any, policies: str | None = None, **kwargs: Any) -> Any:
+    try:
+        empty = policies is not None and json.loads(policies) == [{}]
+    except ValueError:
+        empty = False  # moto reports its own error for unreadable policies
+    if empty:
+        policies = "[]"  # kept as "no policies", not None (None keeps the previous version's)
+    return _put_parameter(self, *args, policies=policies, **kwargs)
+
+
+SimpleSystemManagerBackend.put_parameter = put_parameter
 
 _send_to_targets = Rule.send_to_targets
 

@@ -120,7 +120,10 @@ impl Config {
             kms_key_map,
             rules: Rules {
                 delete_replicas: flag(&get, "DELETE_REPLICAS", true)?,
-                adopt_unmanaged: flag(&get, "ADOPT_UNMANAGED", true)?,
+                // In `all` mode nobody chose each parameter, and a same-name parameter already in a
+                // target is often a deliberately regional value: left alone unless asked. In `tagged`
+                // mode the tag is the choice.
+                adopt_unmanaged: flag(&get, "ADOPT_UNMANAGED", mode == SelectionMode::Tagged)?,
             },
             replicate_ami_parameters: flag(&get, "REPLICATE_AMI_PARAMETERS", false)?,
             full_sync_reserve: Duration::from_secs(u64::from(number(&get, "FULL_SYNC_RESERVE_SECONDS", 90, 1..=600)?)),
@@ -207,6 +210,17 @@ mod tests {
         assert_eq!(c.selection.tag_key, "replicate");
         assert!(c.selection.prefixes.is_empty());
         assert_eq!(c.rules, Rules { delete_replicas: true, adopt_unmanaged: true });
+        let all = parse(&[("SOURCE_REGION", "us-east-1"), ("TARGET_REGIONS", "us-east-2"), ("SELECTION_MODE", "all")])
+            .unwrap();
+        assert!(!all.rules.adopt_unmanaged, "all mode adopts nothing unless asked");
+        let asked = parse(&[
+            ("SOURCE_REGION", "us-east-1"),
+            ("TARGET_REGIONS", "us-east-2"),
+            ("SELECTION_MODE", "all"),
+            ("ADOPT_UNMANAGED", "true"),
+        ])
+        .unwrap();
+        assert!(asked.rules.adopt_unmanaged);
         assert!(!c.replicate_ami_parameters);
         assert_eq!(c.rates, Rates { read: 40, write: 3 });
     }

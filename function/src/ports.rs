@@ -59,12 +59,26 @@ pub struct Query {
     pub tags: Vec<(String, Vec<String>)>,
 }
 
-/// One page of a listing and the token for the next page.
+/// One page of a listing and the token for the next page. A page may be empty and still have a next
+/// page: DescribeParameters returns "between zero and MaxResults" items per call.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Page {
     pub items: Vec<Metadata>,
+    /// Listed items the adapter could not read (unknown type, unreadable policy, invalid name): each
+    /// fails on its own, the rest of the page goes on.
+    pub rejected: Vec<Rejected>,
     pub next: Option<String>,
 }
+
+/// A listed item that could not be turned into `Metadata`, under its name as SSM listed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    pub name: ParameterName,
+    pub error: StoreError,
+}
+
+/// Per name, its value or why it could not be read. Names that do not exist are absent.
+pub type Values = std::collections::BTreeMap<ParameterName, StoreResult<VersionedValue>>;
 
 /// A value read with decryption, and the version it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,17 +97,15 @@ pub trait ParameterStore: Send + Sync {
     /// The parameter's tags, or `None` when the parameter does not exist.
     fn read_tags(&self, name: &ParameterName) -> impl Future<Output = StoreResult<Option<Tags>>> + Send;
 
-    /// Value (decrypted) and metadata, or `None` when the parameter does not exist.
+    /// Value (decrypted) and metadata, or `None` only when SSM says the name does not exist.
     fn read(&self, name: &ParameterName) -> impl Future<Output = StoreResult<Option<Parameter>>> + Send;
 
     /// One page (up to 50) of parameters matching `query`, metadata only.
     fn list(&self, query: &Query, token: Option<&str>) -> impl Future<Output = StoreResult<Page>> + Send;
 
-    /// Values (decrypted) of the names that exist, in batches of 10; absent names are left out.
-    fn values(
-        &self,
-        names: &[ParameterName],
-    ) -> impl Future<Output = StoreResult<Vec<(ParameterName, VersionedValue)>>> + Send;
+    /// Values (decrypted) of the names that exist, in batches of 10; absent names are left out. A name
+    /// that cannot be read on its own (e.g. a key it cannot be decrypted with) fails alone.
+    fn values(&self, names: &[ParameterName]) -> impl Future<Output = StoreResult<Values>> + Send;
 
     /// Carry out one planned action on `name`.
     fn apply(&self, name: &ParameterName, action: &Action) -> impl Future<Output = StoreResult<()>> + Send;

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_kms::types::KeyState;
 use aws_sdk_kms::Client;
 
-use super::errors::classify;
+use super::errors::{classify, code_of};
+use crate::domain::parameter::DEFAULT_KMS_ALIAS;
 use crate::domain::{KeyRequest, Reason, TargetKey};
 use crate::ports::{ErrorClass, KeyResolver, StoreError, StoreResult};
 
@@ -68,6 +69,21 @@ impl KmsKeys {
         Ok(TargetKey::Key { write: key_id.to_owned(), equivalents })
     }
 
+    /// True when `key_id` (an id, as `request_for` leaves it) is the source region's AWS managed key for
+    /// SSM, `alias/aws/ssm`: a parameter written with that key's id or ARN is on the default key, and
+    /// its replica goes on the target's default key. PutParameter accepts "any valid KMS key
+    /// identifier" (https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html),
+    /// so the id or ARN is what DescribeParameters reports then, not the alias.
+    async fn is_source_default_key(&self, key_id: &str) -> StoreResult<bool> {
+        let out = match self.source.describe_key().key_id(DEFAULT_KMS_ALIAS).send().await {
+            Ok(out) => out,
+            // No AWS managed key for SSM in the source yet: then it is not this one.
+            Err(e) if code_of(&e) == Some("NotFoundException") => return Ok(false),
+            Err(e) => return Err(classify("DescribeKey", &self.source_region, &e)),
+        };
+        Ok(out.key_metadata().is_some_and(|m| m.key_id() == key_id || m.arn() == Some(key_id)))
+    }
+
     /// A single-Region key has no counterpart elsewhere: find its customer alias in the source.
     async fn alias_of(&self, key_id: &str) -> StoreResult<String> {
         let out = self.source.list_aliases().key_id(key_id).send().await.map_err(|e| {
@@ -101,6 +117,7 @@ impl KeyResolver for KmsKeys {
             KeyRequest::Mapped(k) | KeyRequest::Alias(k) | KeyRequest::MultiRegion(k) => {
                 self.describe(target_region, k).await?
             }
+            KeyRequest::AliasOf(id) if self.is_source_default_key(id).await? => TargetKey::Default,
             KeyRequest::AliasOf(id) => {
                 let alias = self.alias_of(id).await?;
                 self.describe(target_region, &alias).await?

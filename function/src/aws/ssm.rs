@@ -2,6 +2,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_ssm::types::{
     ParameterInlinePolicy, ParameterMetadata, ParameterStringFilter, ParameterTier, ParameterType as SdkType,
@@ -14,10 +15,24 @@ use super::errors::{classify, code_of};
 use crate::config::Rates;
 use crate::domain::parameter::DEFAULT_DATA_TYPE;
 use crate::domain::{Action, Metadata, Parameter, ParameterName, ParameterType, Reason, Tags, Tier, Value};
-use crate::ports::{ErrorClass, Page, ParameterStore, Query, StoreError, StoreResult, VersionedValue};
+use crate::config::clip;
+use crate::ports::{ErrorClass, Page, ParameterStore, Query, Rejected, StoreError, StoreResult, Values, VersionedValue};
 
-/// How often a read is repeated when a concurrent write splits value and metadata.
-const CONSISTENT_READ_ATTEMPTS: usize = 3;
+/// Waits before reading again when the listing disagrees with GetParameter: a concurrent write split
+/// value and metadata, or DescribeParameters does not list a just-written parameter yet (AWS documents
+/// no bound for that lag; it is usually well under a second). After the last wait the read fails as
+/// transient, so the engine retries it and, if the lag persists, the invocation fails and Lambda retries.
+const LISTING_WAITS: [Duration; 5] = [
+    Duration::from_millis(100),
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_millis(1000),
+    Duration::from_millis(2000),
+];
+/// The `Policies` value that removes every policy of a parameter, as the user guide documents it.
+const REMOVE_POLICIES: &str = "[{}]";
+const NOT_LISTED_YET: &str = "NotListedYet";
+const VERSIONS_DIFFER: &str = "ConcurrentWrites";
 /// GetParameters takes at most 10 names; DescribeParameters returns at most 50.
 const VALUES_PER_CALL: usize = 10;
 const PAGE_SIZE: i32 = 50;
@@ -59,39 +74,63 @@ impl SsmStore {
 
     async fn read_once(&self, name: &ParameterName) -> StoreResult<Option<Parameter>> {
         self.read_slot().await;
+        // Existence is decided here and only here: GetParameter's ParameterNotFound names this exact
+        // parameter. A listing that does not show it proves nothing (see `describe_one`).
         let got = match self.client.get_parameter().name(name.as_str()).with_decryption(true).send().await {
             Ok(out) => out.parameter,
             Err(e) if code_of(&e) == Some("ParameterNotFound") => return Ok(None),
             Err(e) => return Err(classify("GetParameter", &self.region, &e)),
         };
-        let Some(got) = got else { return Ok(None) };
-        let query = Query { names: vec![name.clone()], ..Query::default() };
-        let Some(meta) = self.list(&query, None).await?.items.into_iter().next() else {
-            return Ok(None); // deleted between the two calls
+        let Some(got) = got else { return Err(self.listing_behind("GetParameter", "NoParameterInResponse")) };
+        let meta = match self.describe_one(name).await? {
+            Some(Ok(meta)) => meta,
+            Some(Err(rejected)) => return Err(rejected.error),
+            // Readable but not listed: DescribeParameters has not caught up with a recent write yet.
+            None => return Err(self.listing_behind("DescribeParameters", NOT_LISTED_YET)),
         };
         if got.version() != meta.version {
-            return Err(self.versions_differ());
+            return Err(self.listing_behind("DescribeParameters", VERSIONS_DIFFER));
         }
         Ok(Some(meta.with_value(Value::new(got.value().unwrap_or_default()))))
     }
 
-    fn versions_differ(&self) -> StoreError {
-        StoreError {
-            operation: "DescribeParameters",
-            region: self.region.clone(),
-            code: "ConcurrentWrites".into(),
-            class: ErrorClass::Transient,
+    /// The metadata of exactly `name`, following NextToken until the listing ends: the API reference
+    /// says DescribeParameters "returns between zero and MaxResults" items per call, and filtered
+    /// queries do return an empty first page with a token in large accounts (boto3 #1632,
+    /// aws-sdk-ruby #2012, aws-sdk-go #2446). `None` means "not listed", never "does not exist".
+    /// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeParameters.html>
+    async fn describe_one(&self, name: &ParameterName) -> StoreResult<Option<Result<Metadata, Rejected>>> {
+        let query = Query { names: vec![name.clone()], ..Query::default() };
+        let mut token: Option<String> = None;
+        loop {
+            let page = self.list(&query, token.as_deref()).await?;
+            if let Some(meta) = page.items.into_iter().find(|m| &m.name == name) {
+                return Ok(Some(Ok(meta)));
+            }
+            if let Some(rejected) = page.rejected.into_iter().find(|r| &r.name == name) {
+                return Ok(Some(Err(rejected)));
+            }
+            match page.next {
+                Some(next) => token = Some(next),
+                None => return Ok(None),
+            }
         }
     }
 
-    async fn put(&self, p: &Parameter, overwrite: bool, tags: &Tags) -> StoreResult<()> {
+    /// A read whose two halves disagree because the listing lags the value: retried after a wait.
+    fn listing_behind(&self, operation: &'static str, code: &str) -> StoreError {
+        StoreError { operation, region: self.region.clone(), code: code.into(), class: ErrorClass::Transient }
+    }
+
+    async fn put(&self, p: &Parameter, overwrite: bool, tags: &Tags, send_policies: bool) -> StoreResult<()> {
         // On overwrite, an omitted description or pattern would be kept: send "" to clear it.
         let clear = |v: &Option<String>| v.clone().or_else(|| overwrite.then(String::new));
-        let policies = if !p.policies.is_empty() || (overwrite && p.tier == Tier::Advanced) {
-            Some(p.policies_json())
-        } else {
-            None
-        };
+        // Policies are sent only when the planner says they differ: "All existing policies are
+        // preserved until you send new policies or an empty policy" (API reference, Policies), and
+        // "To remove all policies from an existing parameter, … apply an empty policy …: [{}]"
+        // (https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-policies.html).
+        let policies =
+            send_policies.then(|| if p.policies.is_empty() { REMOVE_POLICIES.to_owned() } else { p.policies_json() });
         let tags = (!overwrite && !tags.is_empty()).then(|| to_sdk_tags(tags)).transpose()?;
         self.write_slot().await;
         self.client
@@ -175,16 +214,20 @@ impl ParameterStore for SsmStore {
         }
     }
 
-    /// Value and metadata come from two calls; if a write lands between them their versions differ,
-    /// and the pair is read again so that a replica never mixes two versions.
+    /// Value and metadata come from two calls; if a write lands between them their versions differ, and
+    /// if the write was a moment ago the listing may not show it yet. Either way the pair is read again
+    /// after a wait, so that a replica never mixes two versions and a lagging listing is never "absent".
     async fn read(&self, name: &ParameterName) -> StoreResult<Option<Parameter>> {
-        for _ in 1..CONSISTENT_READ_ATTEMPTS {
+        let mut waits = LISTING_WAITS.iter();
+        loop {
             match self.read_once(name).await {
-                Err(e) if e.code == "ConcurrentWrites" => continue,
+                Err(e) if e.code == NOT_LISTED_YET || e.code == VERSIONS_DIFFER => match waits.next() {
+                    Some(wait) => tokio::time::sleep(*wait).await,
+                    None => return Err(e),
+                },
                 other => return other,
             }
         }
-        self.read_once(name).await
     }
 
     async fn list(&self, query: &Query, token: Option<&str>) -> StoreResult<Page> {
@@ -199,26 +242,38 @@ impl ParameterStore for SsmStore {
             .send()
             .await
             .map_err(|e| classify("DescribeParameters", &self.region, &e))?;
-        let items = out.parameters().iter().filter_map(|m| self.metadata(m).transpose()).collect::<StoreResult<_>>()?;
-        Ok(Page { items, next: out.next_token().filter(|t| !t.is_empty()).map(str::to_owned) })
+        let mut page = Page { next: out.next_token().filter(|t| !t.is_empty()).map(str::to_owned), ..Page::default() };
+        for m in out.parameters() {
+            match self.metadata(m) {
+                Ok(meta) => page.items.push(meta),
+                Err(rejected) => page.rejected.push(rejected),
+            }
+        }
+        Ok(page)
     }
 
-    async fn values(&self, names: &[ParameterName]) -> StoreResult<Vec<(ParameterName, VersionedValue)>> {
-        let mut out = Vec::with_capacity(names.len());
+    async fn values(&self, names: &[ParameterName]) -> StoreResult<Values> {
+        let mut out = Values::new();
         for chunk in names.chunks(VALUES_PER_CALL) {
-            self.read_slot().await;
-            let got = self
-                .client
-                .get_parameters()
-                .set_names(Some(chunk.iter().map(|n| n.as_str().to_owned()).collect()))
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|e| classify("GetParameters", &self.region, &e))?;
-            for p in got.parameters() {
-                let Some(name) = chunk.iter().find(|n| Some(n.as_str()) == p.name()) else { continue };
-                let value = VersionedValue { value: Value::new(p.value().unwrap_or_default()), version: p.version() };
-                out.push((name.clone(), value));
+            match self.get_values(chunk).await {
+                Ok(got) => out.extend(got.into_iter().map(|(n, v)| (n, Ok(v)))),
+                Err(e) if e.is_transient() => return Err(e),
+                // One parameter that cannot be read (say, its key is disabled or its key policy denies
+                // us) fails the whole GetParameters call: ask for each name alone, so it fails alone.
+                Err(e) if chunk.len() == 1 => {
+                    out.insert(chunk[0].clone(), Err(e));
+                }
+                Err(_) => {
+                    for name in chunk {
+                        match self.get_values(std::slice::from_ref(name)).await {
+                            Ok(got) => out.extend(got.into_iter().map(|(n, v)| (n, Ok(v)))),
+                            Err(e) if e.is_transient() => return Err(e),
+                            Err(e) => {
+                                out.insert(name.clone(), Err(e));
+                            }
+                        }
+                    }
+                }
             }
         }
         Ok(out)
@@ -226,7 +281,9 @@ impl ParameterStore for SsmStore {
 
     async fn apply(&self, name: &ParameterName, action: &Action) -> StoreResult<()> {
         match action {
-            Action::Put { parameter, overwrite, tags } => self.put(parameter, *overwrite, tags).await,
+            Action::Put { parameter, overwrite, tags, send_policies } => {
+                self.put(parameter, *overwrite, tags, *send_policies).await
+            }
             Action::AddTags(tags) => {
                 let tags = to_sdk_tags(tags)?;
                 self.write_slot().await;
@@ -265,23 +322,55 @@ impl ParameterStore for SsmStore {
 }
 
 impl SsmStore {
-    /// DescribeParameters' view → `Metadata`; `None` for a name SSM returned that is not a valid name.
-    fn metadata(&self, m: &ParameterMetadata) -> StoreResult<Option<Metadata>> {
-        let Some(name) = m.name().and_then(|n| ParameterName::parse(n).ok()) else { return Ok(None) };
+    /// One GetParameters call (at most 10 names). Names SSM lists as InvalidParameters do not exist and
+    /// are left out: "GetParameters … returns the parameters that exist and InvalidParameters".
+    async fn get_values(&self, names: &[ParameterName]) -> StoreResult<Vec<(ParameterName, VersionedValue)>> {
+        self.read_slot().await;
+        let got = self
+            .client
+            .get_parameters()
+            .set_names(Some(names.iter().map(|n| n.as_str().to_owned()).collect()))
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetParameters", &self.region, &e))?;
+        Ok(got
+            .parameters()
+            .iter()
+            .filter_map(|p| {
+                let name = names.iter().find(|n| Some(n.as_str()) == p.name())?;
+                let value = VersionedValue { value: Value::new(p.value().unwrap_or_default()), version: p.version() };
+                Some((name.clone(), value))
+            })
+            .collect())
+    }
+
+    /// DescribeParameters' view → `Metadata`, or why this one item cannot be used (it fails alone).
+    fn metadata(&self, m: &ParameterMetadata) -> Result<Metadata, Rejected> {
+        let raw = m.name().unwrap_or_default();
+        let reject = |code: String, reason: Reason| Rejected {
+            name: ParameterName::listed(raw),
+            error: self.permanent("DescribeParameters", &code, reason),
+        };
+        let name =
+            ParameterName::parse(raw).map_err(|e| reject(format!("InvalidName: the name {e}"), Reason::Validation))?;
         let kind = match m.r#type() {
             Some(SdkType::String) => ParameterType::String,
             Some(SdkType::StringList) => ParameterType::StringList,
             Some(SdkType::SecureString) => ParameterType::SecureString,
-            _ => return Err(self.permanent("DescribeParameters", "UnsupportedParameterType", Reason::Validation)),
+            other => {
+                let seen = other.map_or("none", SdkType::as_str);
+                return Err(reject(format!("UnsupportedParameterType: {}", clip(seen)), Reason::Validation));
+            }
         };
         let policies = m
             .policies()
             .iter()
             .map(parse_policy)
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| self.permanent("DescribeParameters", "UnreadablePolicy", Reason::PolicyUnreadable))?;
+            .ok_or_else(|| reject("UnreadablePolicy".to_owned(), Reason::PolicyUnreadable))?;
         let non_empty = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
-        Ok(Some(Metadata {
+        Ok(Metadata {
             name,
             kind,
             key_id: non_empty(m.key_id()).filter(|_| kind == ParameterType::SecureString),
@@ -294,7 +383,7 @@ impl SsmStore {
             },
             policies,
             version: m.version(),
-        }))
+        })
     }
 }
 

@@ -76,9 +76,13 @@ pub struct Options {
     /// Never delete replicas, even owned ones whose source is gone.
     #[arg(long, global = true)]
     pub no_delete: bool,
-    /// Leave same-name target parameters without the ownership tag alone instead of adopting them.
-    #[arg(long, global = true)]
+    /// Leave same-name target parameters without the ownership tag alone instead of adopting them
+    /// (the default with `--selection all`).
+    #[arg(long, global = true, conflicts_with = "adopt")]
     pub no_adopt: bool,
+    /// Adopt same-name target parameters without the ownership tag (the default with `--selection tagged`).
+    #[arg(long, global = true)]
+    pub adopt: bool,
     /// Replicate aws:ec2:image parameters too.
     #[arg(long, global = true)]
     pub replicate_ami: bool,
@@ -114,7 +118,10 @@ impl Options {
             vars.insert("KMS_KEY_MAP", m.clone());
         }
         vars.insert("DELETE_REPLICAS", (!self.no_delete).to_string());
-        vars.insert("ADOPT_UNMANAGED", (!self.no_adopt).to_string());
+        // Neither flag: the configuration's default for the selection mode.
+        if self.adopt || self.no_adopt {
+            vars.insert("ADOPT_UNMANAGED", self.adopt.to_string());
+        }
         vars.insert("REPLICATE_AMI_PARAMETERS", self.replicate_ami.to_string());
         if let Some(n) = self.read_tps {
             vars.insert("READ_TPS", n.to_string());

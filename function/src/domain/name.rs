@@ -6,6 +6,11 @@ use serde::Serialize;
 
 /// Longest name SSM accepts (including the path).
 const MAX_LEN: usize = 2048;
+/// Longest fully qualified name (the parameter's ARN) SSM accepts: "The maximum length constraint of
+/// 1011 characters … includes the characters in the ARN that precede the name you specify", e.g.
+/// `arn:aws:ssm:us-east-2:111122223333:parameter/`.
+/// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html>
+pub const MAX_ARN_LEN: usize = 1011;
 /// Deepest hierarchy SSM accepts.
 const MAX_LEVELS: usize = 15;
 
@@ -58,6 +63,35 @@ impl ParameterName {
         Ok(Self(raw.to_owned()))
     }
 
+    /// A name exactly as SSM listed it, valid or not, so that a listed item the parser rejects can be
+    /// reported under its own name (and fail alone) instead of vanishing. Never built from user input.
+    pub fn listed(raw: &str) -> Self {
+        Self(raw.to_owned())
+    }
+
+    /// The parameter's ARN in `region` of `account`. Names without a leading `/` get one after
+    /// `parameter`, as SSM writes them.
+    pub fn arn(&self, region: &str, account: &str) -> String {
+        let partition = match region {
+            r if r.starts_with("cn-") => "aws-cn",
+            r if r.starts_with("us-gov-") => "aws-us-gov",
+            _ => "aws",
+        };
+        let slash = if self.0.starts_with('/') { "" } else { "/" };
+        format!("arn:{partition}:ssm:{region}:{account}:parameter{slash}{}", self.0)
+    }
+
+    /// SSM's name limit counts the ARN prefix, which differs by region and account, so one name can be
+    /// valid in us-east-1 and too long in ap-southeast-2. `Err` carries the ARN's length.
+    pub fn fits_in(&self, region: &str, account: &str) -> Result<(), usize> {
+        let len = self.arn(region, account).chars().count();
+        if len > MAX_ARN_LEN {
+            Err(len)
+        } else {
+            Ok(())
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -97,6 +131,19 @@ mod tests {
         assert_eq!(ParameterName::parse(&deep), Err(NameError::TooDeep(16)));
         let long = format!("/{}", "a".repeat(MAX_LEN));
         assert!(matches!(ParameterName::parse(&long), Err(NameError::TooLong(_))));
+    }
+
+    #[test]
+    fn the_arn_limit_depends_on_the_region() {
+        let account = "123456789012";
+        // "arn:aws:ssm:us-east-1:123456789012:parameter" is 45 characters, ap-southeast-2's is 50.
+        let short = "arn:aws:ssm:us-east-1:123456789012:parameter".len();
+        let name = ParameterName::parse(&format!("/{}", "a".repeat(MAX_ARN_LEN - short - 1))).unwrap();
+        assert_eq!(name.fits_in("us-east-1", account), Ok(()));
+        assert_eq!(name.fits_in("ap-southeast-2", account), Err(MAX_ARN_LEN + 5));
+        let flat = ParameterName::parse("flat").unwrap();
+        assert_eq!(flat.arn("us-east-1", account), "arn:aws:ssm:us-east-1:123456789012:parameter/flat");
+        assert_eq!(flat.arn("cn-north-1", account), "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/flat");
     }
 
     #[test]

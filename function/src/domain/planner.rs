@@ -4,7 +4,7 @@
 
 use super::keys::TargetKey;
 use super::ownership::{is_bookkeeping, tags_digest, Owner, Ownership, OWNER_TAG, TAGS_DIGEST_TAG};
-use super::parameter::{user_tags, Parameter, ParameterType, Tags, Tier};
+use super::parameter::{user_tags, Parameter, ParameterType, Tags, Tier, AMI_DATA_TYPE};
 use super::report::{Field, Outcome, Reason};
 
 /// What a replica in one target should be.
@@ -17,16 +17,38 @@ pub struct Desired {
     pub tags: Tags,
 }
 
+/// Tags one parameter may carry ("Maximum number of tags per resource: 50"; `aws:` tags do not count):
+/// <https://docs.aws.amazon.com/systems-manager/latest/userguide/tagging-resources.html>
+pub const MAX_TAGS: usize = 50;
+
+/// The source has too many tags for its replica to carry them and the ownership tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the source has {user_tags} tags; with the ownership tag its replica would need {}, over the limit of {MAX_TAGS} tags per parameter",
+    user_tags + 1
+)]
+pub struct TagLimit {
+    pub user_tags: usize,
+}
+
 impl Desired {
-    pub fn new(source: &Parameter, source_tags: &Tags, key: TargetKey, owner: &Owner) -> Self {
+    /// The replica's tags are the source's user tags, the ownership tag and, while the limit leaves room,
+    /// the tags digest (without it a full sync reads that replica's tags itself).
+    pub fn new(source: &Parameter, source_tags: &Tags, key: TargetKey, owner: &Owner) -> Result<Self, TagLimit> {
         let mut parameter = source.clone();
         parameter.key_id = key.to_write().map(str::to_owned);
         let mut tags: Tags =
             user_tags(source_tags).filter(|(k, _)| !is_bookkeeping(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let user_tags = tags.len();
+        if user_tags + 1 > MAX_TAGS {
+            return Err(TagLimit { user_tags });
+        }
         let digest = tags_digest(&source.name, &tags);
         tags.insert(OWNER_TAG.to_owned(), owner.tag_value());
-        tags.insert(TAGS_DIGEST_TAG.to_owned(), digest);
-        Self { parameter, key, tags }
+        if user_tags + 2 <= MAX_TAGS {
+            tags.insert(TAGS_DIGEST_TAG.to_owned(), digest);
+        }
+        Ok(Self { parameter, key, tags })
     }
 }
 
@@ -47,10 +69,14 @@ pub struct Rules {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// PutParameter. `tags` are sent only on create (PutParameter rejects Tags with Overwrite).
+    /// `send_policies`: send `Policies` (as a JSON list, `[]` for none). SSM keeps a parameter's
+    /// policies when an overwrite omits them, so they are sent on create when there are any and on
+    /// overwrite only when they differ; an empty list is how the user guide removes them.
     Put {
         parameter: Parameter,
         overwrite: bool,
         tags: Tags,
+        send_policies: bool,
     },
     AddTags(Tags),
     RemoveTags(Vec<String>),
@@ -77,6 +103,17 @@ impl Plan {
     pub fn fail(reason: Reason) -> Self {
         Self::nothing(Outcome::Failed, Some(reason))
     }
+
+    /// SSM validates an `aws:ec2:image` value after PutParameter has answered: a write of one is
+    /// reported as pending that validation, not as a plain success.
+    /// <https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-ec2-aliases.html>
+    fn noting_ami(mut self, parameter: &Parameter) -> Self {
+        let writes_value = self.actions.iter().any(|a| matches!(a, Action::Put { .. }));
+        if writes_value && parameter.data_type == AMI_DATA_TYPE {
+            self.reason = Some(Reason::AmiValidationPending);
+        }
+        self
+    }
 }
 
 /// Plan a replica write: create, update only what drifted, or nothing.
@@ -90,8 +127,10 @@ pub fn plan_write(desired: &Desired, replica: Option<&Stored>, owner: &Owner, ru
                 parameter: desired.parameter.clone(),
                 overwrite: false,
                 tags: desired.tags.clone(),
+                send_policies: !desired.parameter.policies.is_empty(),
             }],
-        };
+        }
+        .noting_ami(&desired.parameter);
     };
     let adopting = match owner.of(&replica.tags) {
         Ownership::Ours => false,
@@ -108,7 +147,12 @@ pub fn plan_write(desired: &Desired, replica: Option<&Stored>, owner: &Owner, ru
     let mut changed = changed_fields(desired, &replica.parameter);
     let mut actions = Vec::new();
     if !changed.is_empty() {
-        actions.push(Action::Put { parameter: desired.parameter.clone(), overwrite: true, tags: Tags::new() });
+        actions.push(Action::Put {
+            parameter: desired.parameter.clone(),
+            overwrite: true,
+            tags: Tags::new(),
+            send_policies: changed.contains(&Field::Policies),
+        });
     }
     let (add, remove) = tag_drift(&desired.tags, &replica.tags);
     if add.contains_key(OWNER_TAG) {
@@ -117,16 +161,18 @@ pub fn plan_write(desired: &Desired, replica: Option<&Stored>, owner: &Owner, ru
     if add.keys().chain(&remove).any(|k| k != OWNER_TAG) {
         changed.push(Field::Tags);
     }
-    if !add.is_empty() {
-        actions.push(Action::AddTags(add));
-    }
+    // Removals first: a replica at the 50-tag limit whose source renamed a tag would otherwise fail
+    // with TooManyTagsError on the addition, on every sync.
     if !remove.is_empty() {
         actions.push(Action::RemoveTags(remove));
+    }
+    if !add.is_empty() {
+        actions.push(Action::AddTags(add));
     }
 
     let outcome = if actions.is_empty() { Outcome::Unchanged } else { Outcome::Updated };
     let reason = (adopting && outcome == Outcome::Updated).then_some(Reason::Adopted);
-    Plan { outcome, reason, changed, actions }
+    Plan { outcome, reason, changed, actions }.noting_ami(&desired.parameter)
 }
 
 /// Plan the replica's fate when the source is gone: delete only what we own, only when allowed.

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::domain::name::ParameterName;
-use crate::domain::parameter::{Value, DEFAULT_KMS_ALIAS};
+use crate::domain::parameter::{Value, AMI_DATA_TYPE, DEFAULT_KMS_ALIAS};
 
 fn owner() -> Owner {
     Owner { account: "111122223333".into(), region: "us-east-1".into() }
@@ -28,21 +28,38 @@ fn param(value: &str) -> Parameter {
 
 fn desired(value: &str) -> Desired {
     let tags: Tags = [("team".to_string(), "a".to_string())].into();
-    Desired::new(&param(value), &tags, TargetKey::None, &owner())
+    Desired::new(&param(value), &tags, TargetKey::None, &owner()).unwrap()
 }
 
-/// The reference model: what SSM does with each action.
+/// `n` user tags `k00`..`kNN`.
+fn many_tags(n: usize) -> Tags {
+    (0..n).map(|i| (format!("k{i:02}"), "v".to_string())).collect()
+}
+
+/// The reference model: what SSM does with each action, including what AWS rejects (the 50-tag limit)
+/// and keeps (policies on an overwrite that omits them).
 fn apply(mut state: Option<Stored>, actions: &[Action]) -> Option<Stored> {
     for action in actions {
         state = match (state, action) {
-            (_, Action::Put { parameter, overwrite: false, tags }) => {
-                Some(Stored { parameter: stored_form(parameter), tags: tags.clone() })
+            (_, Action::Put { parameter, overwrite: false, tags, send_policies }) => {
+                assert!(tags.len() <= MAX_TAGS, "PutParameter with {} tags: TooManyTagsError", tags.len());
+                let mut parameter = stored_form(parameter);
+                if !send_policies {
+                    parameter.policies.clear();
+                }
+                Some(Stored { parameter, tags: tags.clone() })
             }
-            (Some(s), Action::Put { parameter, overwrite: true, .. }) => {
-                Some(Stored { parameter: stored_form(parameter), tags: s.tags })
+            (Some(s), Action::Put { parameter, overwrite: true, send_policies, .. }) => {
+                let mut parameter = stored_form(parameter);
+                if !send_policies {
+                    parameter.policies = s.parameter.policies.clone();
+                }
+                Some(Stored { parameter, tags: s.tags })
             }
             (Some(mut s), Action::AddTags(add)) => {
                 s.tags.extend(add.clone());
+                let count = s.tags.keys().filter(|k| !k.starts_with("aws:")).count();
+                assert!(count <= MAX_TAGS, "AddTagsToResource to {count} tags: TooManyTagsError");
                 Some(s)
             }
             (Some(mut s), Action::RemoveTags(keys)) => {
@@ -71,8 +88,9 @@ fn stored_form(p: &Parameter) -> Parameter {
 fn missing_replica_is_created_with_tags_and_ownership() {
     let plan = plan_write(&desired("v"), None, &owner(), &RULES);
     assert_eq!(plan.outcome, Outcome::Created);
-    let Action::Put { overwrite, tags, .. } = &plan.actions[0] else { panic!("{plan:?}") };
+    let Action::Put { overwrite, tags, send_policies, .. } = &plan.actions[0] else { panic!("{plan:?}") };
     assert!(!overwrite);
+    assert!(!send_policies, "no policies: none sent");
     assert_eq!(tags.get(OWNER_TAG), Some(&"111122223333/us-east-1".to_string()));
     assert_eq!(tags.get("team"), Some(&"a".to_string()));
 }
@@ -120,6 +138,70 @@ fn type_change_and_tier_downgrade_need_recreate() {
     advanced.parameter.tier = Tier::Advanced;
     let plan = plan_write(&desired("v"), Some(&advanced), &owner(), &RULES);
     assert_eq!((plan.outcome, plan.changed), (Outcome::Failed, vec![Field::Tier]));
+}
+
+#[test]
+fn tags_are_removed_before_they_are_added() {
+    // A replica at the limit whose source renamed one tag: adding first would make 51.
+    let source_tags = many_tags(48);
+    let d = Desired::new(&param("v"), &source_tags, TargetKey::None, &owner()).unwrap();
+    let stored = apply(None, &plan_write(&d, None, &owner(), &RULES).actions).unwrap();
+    assert_eq!(stored.tags.len(), MAX_TAGS);
+    let mut renamed = source_tags.clone();
+    renamed.remove("k00");
+    renamed.insert("renamed".into(), "v".into());
+    let d = Desired::new(&param("v"), &renamed, TargetKey::None, &owner()).unwrap();
+    let plan = plan_write(&d, Some(&stored), &owner(), &RULES);
+    assert!(matches!(plan.actions.as_slice(), [Action::RemoveTags(_), Action::AddTags(_)]), "{plan:?}");
+    assert_eq!(apply(Some(stored), &plan.actions).unwrap().tags, d.tags);
+}
+
+#[test]
+fn near_the_tag_limit_the_digest_goes_first_and_past_it_the_target_fails() {
+    let at = |n: usize| Desired::new(&param("v"), &many_tags(n), TargetKey::None, &owner());
+    assert!(at(48).unwrap().tags.contains_key(TAGS_DIGEST_TAG), "48 user tags leave room for both");
+    let d = at(49).unwrap();
+    assert!(!d.tags.contains_key(TAGS_DIGEST_TAG) && d.tags.contains_key(OWNER_TAG));
+    assert_eq!(d.tags.len(), MAX_TAGS);
+    let err = at(50).unwrap_err();
+    assert_eq!(err, TagLimit { user_tags: 50 });
+    assert!(err.to_string().contains("has 50 tags"), "{err}");
+}
+
+#[test]
+fn policies_are_sent_only_when_they_differ() {
+    let expiring = serde_json::json!({"Type": "Expiration", "Version": "1.0"});
+    let mut with_policy = param("v");
+    with_policy.tier = Tier::Advanced;
+    with_policy.policies = vec![expiring];
+    let tags = Tags::new();
+    let d = Desired::new(&with_policy, &tags, TargetKey::None, &owner()).unwrap();
+    let created = plan_write(&d, None, &owner(), &RULES);
+    assert!(matches!(created.actions[0], Action::Put { send_policies: true, .. }));
+    let stored = apply(None, &created.actions).unwrap();
+
+    // A value change on an Advanced replica with equal policies: Policies is not sent.
+    let mut d2 = d.clone();
+    d2.parameter.value = Value::new("v2");
+    let plan = plan_write(&d2, Some(&stored), &owner(), &RULES);
+    assert!(matches!(plan.actions[0], Action::Put { send_policies: false, .. }), "{plan:?}");
+    // The source dropped its policy: sent (as the removal), and the model then has none.
+    let mut d3 = d.clone();
+    d3.parameter.policies.clear();
+    let plan = plan_write(&d3, Some(&stored), &owner(), &RULES);
+    assert!(matches!(plan.actions[0], Action::Put { send_policies: true, .. }), "{plan:?}");
+    assert!(apply(Some(stored), &plan.actions).unwrap().parameter.policies.is_empty());
+}
+
+#[test]
+fn an_ami_write_is_reported_as_pending_validation() {
+    let mut ami = param("ami-0123456789abcdef0");
+    ami.data_type = AMI_DATA_TYPE.into();
+    let d = Desired::new(&ami, &Tags::new(), TargetKey::None, &owner()).unwrap();
+    let plan = plan_write(&d, None, &owner(), &RULES);
+    assert_eq!((plan.outcome, plan.reason), (Outcome::Created, Some(Reason::AmiValidationPending)));
+    let stored = apply(None, &plan.actions);
+    assert_eq!(plan_write(&d, stored.as_ref(), &owner(), &RULES).reason, None, "nothing written, nothing pending");
 }
 
 #[test]
@@ -190,7 +272,7 @@ proptest! {
         adopt in any::<bool>(),
     ) {
         let key = if source.kind == ParameterType::SecureString { key } else { TargetKey::None };
-        let desired = Desired::new(&source, &source_tags, key, &owner());
+        let desired = Desired::new(&source, &source_tags, key, &owner()).unwrap();
         let rules = Rules { adopt_unmanaged: adopt, delete_replicas: true };
         let first = plan_write(&desired, replica.as_ref(), &owner(), &rules);
         let after = apply(replica.clone(), &first.actions);
@@ -206,6 +288,23 @@ proptest! {
         } else {
             prop_assert_eq!(after, replica);
         }
+    }
+
+    /// Near the 50-tag limit, whatever the replica carried, one plan reaches the source's tags without
+    /// the model ever exceeding the limit (it panics on TooManyTagsError), and a second plan is empty.
+    #[test]
+    fn tag_plans_near_the_limit_never_exceed_it(
+        source_n in 40usize..50,
+        replica_keys in prop::collection::btree_set("k[0-5][0-9]|x[0-9]", 0..49),
+    ) {
+        let desired = Desired::new(&param("v"), &many_tags(source_n), TargetKey::None, &owner()).unwrap();
+        let mut tags: Tags = replica_keys.into_iter().map(|k| (k, "old".to_string())).collect();
+        tags.insert(OWNER_TAG.into(), owner().tag_value());
+        let replica = Stored { parameter: param("v"), tags };
+        let first = plan_write(&desired, Some(&replica), &owner(), &RULES);
+        let after = apply(Some(replica), &first.actions).unwrap();
+        prop_assert_eq!(&after.tags, &desired.tags);
+        prop_assert!(plan_write(&desired, Some(&after), &owner(), &RULES).actions.is_empty());
     }
 
     #[test]

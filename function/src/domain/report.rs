@@ -48,8 +48,10 @@ pub enum Reason {
     OwnedByOtherSource,
     DeletesDisabled,
     ReplicaAbsent,
-    // updated
+    // created or updated
     Adopted,
+    /// An `aws:ec2:image` value was written; SSM validates it afterwards (asynchronously).
+    AmiValidationPending,
     // failed, permanent
     TypeChangeNeedsRecreate,
     KmsKeyMissing,
@@ -57,6 +59,10 @@ pub enum Reason {
     VersionLimit,
     ParameterLimit,
     PolicyUnreadable,
+    /// The source's tags and the ownership tag exceed 50 tags per parameter.
+    TagLimit,
+    /// The name with the target's ARN prefix exceeds SSM's 1011 characters.
+    NameTooLong,
     Validation,
     AccessDenied,
     // failed, transient (retries exhausted: the invocation fails so Lambda retries)
@@ -76,12 +82,15 @@ impl Reason {
             Self::DeletesDisabled => "deletes-disabled",
             Self::ReplicaAbsent => "replica-absent",
             Self::Adopted => "adopted",
+            Self::AmiValidationPending => "ami-validation-pending",
             Self::TypeChangeNeedsRecreate => "type-change-needs-recreate",
             Self::KmsKeyMissing => "kms-key-missing",
             Self::KmsKeyUnmapped => "kms-key-unmapped",
             Self::VersionLimit => "version-limit",
             Self::ParameterLimit => "parameter-limit",
             Self::PolicyUnreadable => "policy-unreadable",
+            Self::TagLimit => "tag-limit",
+            Self::NameTooLong => "name-too-long",
             Self::Validation => "validation",
             Self::AccessDenied => "access-denied",
             Self::Transient => "transient",

@@ -11,14 +11,15 @@ use std::time::Instant;
 
 use futures::future::join_all;
 use futures::stream::{self, StreamExt};
+use tracing::warn;
 
 use super::{failed, log_result, skipped, Replicator};
 use crate::domain::parameter::AMI_DATA_TYPE;
 use crate::domain::{
-    plan_write, Cursor, Decision, Desired, Metadata, Parameter, ParameterName, ParameterResult, Reason, Stored, Tags,
-    TargetResult, OWNER_TAG, TAGS_DIGEST_TAG,
+    plan_write, Cursor, Decision, Desired, Metadata, Parameter, ParameterName, ParameterResult, Plan, Reason, Stored,
+    Tags, TargetResult, OWNER_TAG, TAGS_DIGEST_TAG,
 };
-use crate::ports::{KeyResolver, Page, ParameterStore, Query, StoreError, VersionedValue};
+use crate::ports::{KeyResolver, Page, ParameterStore, Query, StoreError, Values};
 
 /// Source tag reads in flight at once (reads are rate-limited per region as well).
 const TAG_READ_CONCURRENCY: usize = 8;
@@ -36,11 +37,34 @@ pub enum FullSyncError {
 /// Where results go as they are produced (the Lambda report, the CLI's table or JSON lines).
 pub type Sink<'a> = dyn FnMut(ParameterResult) + Send + 'a;
 
-/// A selected source parameter, read whole, and the targets it goes to.
+/// A selected source parameter, read whole at `version`, and the targets it goes to.
 struct SourceItem {
     parameter: Parameter,
+    version: i64,
     tags: Tags,
     targets: Vec<String>,
+}
+
+/// What one target needs for one item, decided from the batched reads.
+enum Step {
+    /// Nothing to write: unchanged, skipped, or failed before any write.
+    Done(TargetResult),
+    /// Writes planned from the batched reads.
+    Write(Plan),
+    /// The replica must be read whole (tags included) before planning.
+    ReadWhole,
+}
+
+impl Step {
+    fn planned(region: &str, plan: Plan) -> Self {
+        if plan.actions.is_empty() {
+            let mut result = TargetResult::new(region, plan.outcome, plan.reason);
+            result.changed = plan.changed;
+            Self::Done(result)
+        } else {
+            Self::Write(plan)
+        }
+    }
 }
 
 impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
@@ -60,8 +84,9 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                 Cursor::Source { prefix, token } => {
                     let query = self.source_query(paths[*prefix].clone());
                     let page = self.list_page(&self.source, &query, token.as_deref()).await?;
-                    self.sync_page(page.items, sink).await;
-                    match page.next {
+                    let next = page.next.clone();
+                    self.sync_page(page, sink).await;
+                    match next {
                         Some(t) => Some(Cursor::Source { prefix: *prefix, token: Some(t) }),
                         None if prefix + 1 < paths.len() => Some(Cursor::Source { prefix: prefix + 1, token: None }),
                         None => Some(Cursor::Orphans { target: 0, prefix: 0, token: None }),
@@ -148,8 +173,13 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         sink(result);
     }
 
-    async fn sync_page(&self, items: Vec<Metadata>, sink: &mut Sink<'_>) {
-        let tagged: Vec<(Metadata, Result<Option<Tags>, StoreError>)> = stream::iter(items)
+    async fn sync_page(&self, page: Page, sink: &mut Sink<'_>) {
+        // One item SSM listed but we cannot read fails alone, under its own name.
+        for r in page.rejected {
+            warn!(parameter = %r.name, error = %r.error, "listed parameter cannot be read; it fails alone");
+            self.emit(ParameterResult { name: r.name, targets: self.every_target(|t| failed(t, &r.error)) }, sink);
+        }
+        let tagged: Vec<(Metadata, Result<Option<Tags>, StoreError>)> = stream::iter(page.items)
             .map(|meta| async move {
                 let tags = self.retry.run(|| self.source.read_tags(&meta.name)).await;
                 (meta, tags)
@@ -184,7 +214,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
 
         let names: Vec<ParameterName> = selected.iter().map(|(m, _, _)| m.name.clone()).collect();
         let values = match self.retry.run(|| self.source.values(&names)).await {
-            Ok(v) => v.into_iter().collect::<BTreeMap<_, _>>(),
+            Ok(v) => v,
             Err(e) => {
                 for name in names {
                     self.emit(ParameterResult { name, targets: self.every_target(|r| failed(r, &e)) }, sink);
@@ -196,29 +226,53 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         let mut singly = Vec::new();
         for (meta, tags, targets) in selected {
             match values.get(&meta.name) {
-                Some(v) if v.version == meta.version => {
-                    items.push(SourceItem { parameter: meta.with_value(v.value.clone()), tags, targets })
+                Some(Ok(v)) if v.version == meta.version => {
+                    let version = meta.version;
+                    items.push(SourceItem { parameter: meta.with_value(v.value.clone()), version, tags, targets })
+                }
+                Some(Err(e)) => {
+                    let result = ParameterResult { name: meta.name.clone(), targets: self.every_target(|r| failed(r, e)) };
+                    self.emit(result, sink);
                 }
                 // Changed or deleted since it was listed: take the event path, which reads it afresh.
                 _ => singly.push(meta.name),
             }
         }
 
-        let per_target: Vec<BTreeMap<ParameterName, TargetResult>> =
-            join_all(self.targets.iter().map(|store| self.sync_batch(store, &items))).await;
-        for item in &items {
-            let targets = self
-                .targets
-                .iter()
-                .zip(&per_target)
-                .map(|(store, results)| {
-                    results
-                        .get(&item.parameter.name)
-                        .cloned()
-                        .unwrap_or_else(|| skipped(store.region(), Reason::NotSelected))
-                })
-                .collect();
-            self.emit(ParameterResult { name: item.parameter.name.clone(), targets }, sink);
+        // Plan every target from batched reads; nothing is written yet.
+        let steps: Vec<BTreeMap<ParameterName, Step>> =
+            join_all(self.targets.iter().map(|store| self.plan_batch(store, &items))).await;
+        let writing: Vec<&SourceItem> = items
+            .iter()
+            .filter(|i| steps.iter().any(|s| matches!(s.get(&i.parameter.name), Some(Step::Write(_) | Step::ReadWhole))))
+            .collect();
+        // The values were read a while ago and writes are slow (a few per second): write only what is
+        // still the source's current version, and look again afterwards. A parameter whose source moved
+        // on, before or during the writes, is synced again on the event path, so an event handled in
+        // between can never be overwritten with an older value.
+        let moved_before = self.moved(&writing).await;
+        let to_write: Vec<&SourceItem> =
+            writing.into_iter().filter(|i| !moved_before.contains(&i.parameter.name)).collect();
+        let mut written: Vec<BTreeMap<ParameterName, TargetResult>> =
+            join_all(self.targets.iter().zip(&steps).map(|(store, steps)| self.write_batch(store, &to_write, steps)))
+                .await;
+        let moved_after = self.moved(&to_write).await;
+
+        for (item, mut results) in items.iter().map(|i| (i, Vec::new())) {
+            let name = &item.parameter.name;
+            if moved_before.contains(name) || moved_after.contains(name) {
+                singly.push(name.clone());
+                continue;
+            }
+            for ((store, steps), written) in self.targets.iter().zip(&steps).zip(&mut written) {
+                let result = match (written.remove(name), steps.get(name)) {
+                    (Some(done), _) => done,
+                    (None, Some(Step::Done(done))) => done.clone(),
+                    _ => skipped(store.region(), Reason::NotSelected),
+                };
+                results.push(result);
+            }
+            self.emit(ParameterResult { name: name.clone(), targets: results }, sink);
         }
         for name in singly {
             let result = self.sync_one(&name).await;
@@ -226,70 +280,97 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         }
     }
 
-    /// One target, one page: read replicas in batches, plan, write the drift.
-    async fn sync_batch(&self, store: &S, items: &[SourceItem]) -> BTreeMap<ParameterName, TargetResult> {
+    /// Of `items`, those whose source is no longer at the version that was read (or cannot be read
+    /// now): one GetParameters per 10 names, and nothing at all when there is nothing to write.
+    async fn moved(&self, items: &[&SourceItem]) -> BTreeSet<ParameterName> {
+        if items.is_empty() {
+            return BTreeSet::new();
+        }
+        let names: Vec<ParameterName> = items.iter().map(|i| i.parameter.name.clone()).collect();
+        match self.retry.run(|| self.source.values(&names)).await {
+            Ok(now) => items
+                .iter()
+                .filter(|i| !matches!(now.get(&i.parameter.name), Some(Ok(v)) if v.version == i.version))
+                .map(|i| i.parameter.name.clone())
+                .collect(),
+            // Unknown: let the event path read each one afresh.
+            Err(_) => names.into_iter().collect(),
+        }
+    }
+
+    /// One target, one page: read replicas in batches and plan. Writes nothing.
+    async fn plan_batch(&self, store: &S, items: &[SourceItem]) -> BTreeMap<ParameterName, Step> {
         let region = store.region();
-        let mut results = BTreeMap::new();
+        let mut steps = BTreeMap::new();
         let mut wanted = Vec::new();
         for item in items.iter().filter(|i| i.targets.iter().any(|t| t == region)) {
             let name = item.parameter.name.clone();
-            match self.retry.run(|| self.target_key(&item.parameter, region)).await {
-                Ok(key) => wanted.push((item, Desired::new(&item.parameter, &item.tags, key, &self.owner))),
+            match self.retry.run(|| self.desired_for(&item.parameter, &item.tags, region)).await {
+                Ok(desired) => wanted.push((item, desired)),
                 Err(e) => {
-                    results.insert(name, failed(region, &e));
+                    steps.insert(name, Step::Done(failed(region, &e)));
                 }
             }
         }
         if wanted.is_empty() {
-            return results;
+            return steps;
         }
 
         let names: Vec<ParameterName> = wanted.iter().map(|(i, _)| i.parameter.name.clone()).collect();
-        let replicas = match self.read_replicas(store, &names, &wanted).await {
+        let (values, verified) = match self.read_replicas(store, &names, &wanted).await {
             Ok(r) => r,
             Err(e) => {
-                results.extend(names.into_iter().map(|n| (n, failed(region, &e))));
-                return results;
+                steps.extend(names.into_iter().map(|n| (n, Step::Done(failed(region, &e)))));
+                return steps;
             }
         };
-        let (values, verified) = replicas;
-
-        let done: Vec<(ParameterName, TargetResult)> = stream::iter(wanted)
-            .map(|(item, desired)| {
-                let name = item.parameter.name.clone();
-                let stored = match (values.get(&name), verified.get(&name)) {
-                    (None, _) => Some(None),
-                    (Some(v), Some(meta)) if v.version == meta.version => {
-                        let parameter = meta.clone().with_value(v.value.clone());
-                        Some(Some(Stored { parameter, tags: desired.tags.clone() }))
-                    }
-                    // Present but not verified by the tag filter (unmanaged, other owner, tags drifted,
-                    // or written since): read it whole, tags included.
-                    _ => None,
-                };
-                async move {
-                    let result = match stored {
-                        None => self.write_target(store, &item.parameter, &item.tags).await,
-                        Some(stored) => {
-                            let plan = plan_write(&desired, stored.as_ref(), &self.owner, &self.config.rules);
-                            match self.execute(store, &name, plan).await {
-                                Ok(r) => r,
-                                // Retry the whole step on fresh reads.
-                                Err(e) if e.is_transient() => {
-                                    self.write_target(store, &item.parameter, &item.tags).await
-                                }
-                                Err(e) => failed(region, &e),
-                            }
-                        }
-                    };
-                    (name, result)
+        for (item, desired) in wanted {
+            let name = item.parameter.name.clone();
+            let step = match (values.get(&name), verified.get(&name)) {
+                (None, _) => Step::planned(region, plan_write(&desired, None, &self.owner, &self.config.rules)),
+                (Some(Err(e)), _) => Step::Done(failed(region, e)),
+                (Some(Ok(v)), Some(meta)) if v.version == meta.version => {
+                    let parameter = meta.clone().with_value(v.value.clone());
+                    let stored = Stored { parameter, tags: desired.tags.clone() };
+                    Step::planned(region, plan_write(&desired, Some(&stored), &self.owner, &self.config.rules))
                 }
-            })
-            .buffered(WRITE_CONCURRENCY)
-            .collect()
-            .await;
-        results.extend(done);
-        results
+                // Present but not verified by the tag filter (unmanaged, other owner, tags drifted, no
+                // digest tag, written since, or not listed yet): read it whole, tags included.
+                _ => Step::ReadWhole,
+            };
+            steps.insert(name, step);
+        }
+        steps
+    }
+
+    /// One target: carry out the planned writes of the items still current at the source.
+    async fn write_batch(
+        &self,
+        store: &S,
+        items: &[&SourceItem],
+        steps: &BTreeMap<ParameterName, Step>,
+    ) -> BTreeMap<ParameterName, TargetResult> {
+        let region = store.region();
+        stream::iter(items.iter().filter_map(|item| match steps.get(&item.parameter.name) {
+            Some(step @ (Step::Write(_) | Step::ReadWhole)) => Some((*item, step)),
+            _ => None,
+        }))
+        .map(|(item, step)| async move {
+            let name = item.parameter.name.clone();
+            let result = match step {
+                Step::Write(plan) => match self.execute(store, &name, plan.clone()).await {
+                    Ok(r) => r,
+                    // Retry the whole step on fresh reads.
+                    Err(e) if e.is_transient() => self.write_target(store, &item.parameter, &item.tags).await,
+                    Err(e) => failed(region, &e),
+                },
+                _ => self.write_target(store, &item.parameter, &item.tags).await,
+            };
+            (name, result)
+        })
+        .buffered(WRITE_CONCURRENCY)
+        .collect()
+        .await
     }
 
     /// Replica values (GetParameters) and the metadata of those that are ours with unchanged tags
@@ -299,17 +380,22 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         store: &S,
         names: &[ParameterName],
         wanted: &[(&SourceItem, Desired)],
-    ) -> Result<(BTreeMap<ParameterName, VersionedValue>, BTreeMap<ParameterName, Metadata>), StoreError> {
-        let values: BTreeMap<_, _> = self.retry.run(|| store.values(names)).await?.into_iter().collect();
-        let present: Vec<ParameterName> = names.iter().filter(|n| values.contains_key(*n)).cloned().collect();
+    ) -> Result<(Values, BTreeMap<ParameterName, Metadata>), StoreError> {
+        let values = self.retry.run(|| store.values(names)).await?;
+        let readable = |n: &ParameterName| matches!(values.get(n), Some(Ok(_)));
+        let present: Vec<ParameterName> = names.iter().filter(|n| readable(n)).cloned().collect();
         if present.is_empty() {
             return Ok((values, BTreeMap::new()));
         }
         let digests: BTreeSet<String> = wanted
             .iter()
-            .filter(|(i, _)| values.contains_key(&i.parameter.name))
+            .filter(|(i, _)| readable(&i.parameter.name))
             .filter_map(|(_, d)| d.tags.get(TAGS_DIGEST_TAG).cloned())
             .collect();
+        if digests.is_empty() {
+            // No replica here can carry a digest (every source is at the tag limit): none is verified.
+            return Ok((values, BTreeMap::new()));
+        }
         let query = Query {
             names: present,
             tags: vec![

@@ -7,6 +7,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::domain::keys::request_for;
+use crate::domain::name::MAX_ARN_LEN;
 use crate::domain::parameter::AMI_DATA_TYPE;
 use crate::domain::{
     plan_delete, plan_write, Decision, Desired, Outcome, Owner, Parameter, ParameterName, ParameterResult,
@@ -141,8 +142,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
     async fn write_target(&self, store: &S, source: &Parameter, tags: &Tags) -> TargetResult {
         let region = store.region();
         let step = || async {
-            let key = self.target_key(source, region).await?;
-            let desired = Desired::new(source, tags, key, &self.owner);
+            let desired = self.desired_for(source, tags, region).await?;
             let replica = match store.read(&source.name).await? {
                 None => None,
                 Some(parameter) => {
@@ -154,6 +154,18 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             self.execute(store, &source.name, plan).await
         };
         self.retry.run(step).await.unwrap_or_else(|e| failed(region, &e))
+    }
+
+    /// What the replica in `region` must be, or why this target cannot have one: a name too long for
+    /// the target's ARN, too many tags, or no key to encrypt with there. Checked before any write.
+    async fn desired_for(&self, source: &Parameter, tags: &Tags, region: &str) -> Result<Desired, StoreError> {
+        if let Err(len) = source.name.fits_in(region, &self.owner.account) {
+            let code = format!("NameTooLong: {len} characters with the ARN prefix in {region}, over {MAX_ARN_LEN}");
+            return Err(StoreError::permanent("PutParameter", region, code, Reason::NameTooLong));
+        }
+        let key = self.target_key(source, region).await?;
+        Desired::new(source, tags, key, &self.owner)
+            .map_err(|e| StoreError::permanent("PutParameter", region, format!("TooManyTags: {e}"), Reason::TagLimit))
     }
 
     async fn target_key(&self, source: &Parameter, region: &str) -> Result<TargetKey, StoreError> {
