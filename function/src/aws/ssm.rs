@@ -12,11 +12,13 @@ use aws_sdk_ssm::Client;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::errors::{classify, code_of};
+use crate::config::clip;
 use crate::config::Rates;
 use crate::domain::parameter::DEFAULT_DATA_TYPE;
 use crate::domain::{Action, Metadata, Parameter, ParameterName, ParameterType, Reason, Tags, Tier, Value};
-use crate::config::clip;
-use crate::ports::{ErrorClass, Page, ParameterStore, Query, Rejected, StoreError, StoreResult, Values, VersionedValue};
+use crate::ports::{
+    ErrorClass, Page, ParameterStore, Query, Rejected, StoreError, StoreResult, Values, VersionedValue,
+};
 
 /// Waits before reading again when the listing disagrees with GetParameter: a concurrent write split
 /// value and metadata, or DescribeParameters does not list a just-written parameter yet (AWS documents

@@ -231,7 +231,8 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                     items.push(SourceItem { parameter: meta.with_value(v.value.clone()), version, tags, targets })
                 }
                 Some(Err(e)) => {
-                    let result = ParameterResult { name: meta.name.clone(), targets: self.every_target(|r| failed(r, e)) };
+                    let result =
+                        ParameterResult { name: meta.name.clone(), targets: self.every_target(|r| failed(r, e)) };
                     self.emit(result, sink);
                 }
                 // Changed or deleted since it was listed: take the event path, which reads it afresh.
@@ -244,7 +245,9 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             join_all(self.targets.iter().map(|store| self.plan_batch(store, &items))).await;
         let writing: Vec<&SourceItem> = items
             .iter()
-            .filter(|i| steps.iter().any(|s| matches!(s.get(&i.parameter.name), Some(Step::Write(_) | Step::ReadWhole))))
+            .filter(|i| {
+                steps.iter().any(|s| matches!(s.get(&i.parameter.name), Some(Step::Write(_) | Step::ReadWhole)))
+            })
             .collect();
         // The values were read a while ago and writes are slow (a few per second): write only what is
         // still the source's current version, and look again afterwards. A parameter whose source moved
