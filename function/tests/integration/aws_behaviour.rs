@@ -41,12 +41,12 @@ const ADVANCED_VALUE_LIMIT: usize = 8192;
 /// What the layer does; one switch per behaviour, plus the knobs of the tunable ones.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AwsBehaviour {
-    /// 1. Empty pages. A DescribeParameters request with (non-empty) `ParameterFilters` and no NextToken
-    /// is answered by the layer with `{"Parameters": [], "NextToken": <synthetic>}`; a request carrying a
-    /// synthetic token is forwarded with the real token restored (or none). A filtered request with a
-    /// real token is answered the same way (a synthetic token wrapping the real one) with probability
-    /// `empty_page_rate`, decided by `seed` and the request (not timing). A request carrying a synthetic
-    /// token is never answered empty, so every chain of pages ends.
+    /// Behaviour 1, Empty pages. A DescribeParameters request with (non-empty) `ParameterFilters` and no NextToken is
+    /// answered by the layer with `{"Parameters": [], "NextToken": <synthetic>}`; a request carrying a synthetic token
+    /// is forwarded with the real token restored (or none). A filtered request with a real token is answered the same
+    /// way (a synthetic token wrapping the real one) with probability `empty_page_rate`, decided by `seed` and the
+    /// request (not timing). A request carrying a synthetic token is never answered empty, so every chain of pages
+    /// ends.
     ///
     /// AWS: DescribeParameters API reference, "The number of items returned, however, can be between zero
     /// and the value of MaxResults. If the service reaches an internal limit while processing the results,
@@ -56,22 +56,22 @@ pub struct AwsBehaviour {
     pub empty_pages: bool,
     pub empty_page_rate: f64,
     pub seed: u64,
-    /// 2. Listing lag. Every DescribeParameters answer leaves out parameters at version 1 whose
-    /// LastModifiedDate is less than `lag` ago: a parameter just created is readable (GetParameter,
-    /// GetParameters) but not listed yet. `World::settle` waits it out.
+    /// Behaviour 2, Listing lag. Every DescribeParameters answer leaves out parameters at version 1 whose
+    /// LastModifiedDate is less than `lag` ago: a parameter just created is readable (GetParameter, GetParameters) but
+    /// not listed yet. `World::settle` waits it out.
     ///
     /// AWS: <https://github.com/aws/aws-sdk-js/issues/4349> (maintainer: "it takes the record time to be
     /// created and propagated"); DESIGN.md §3 Existence.
     pub listing_lag: bool,
     pub lag: Duration,
-    /// 3. 50 tags. AddTagsToResource (ResourceType Parameter) that would leave more than 50 tag keys
-    /// (`aws:` keys not counted) on the parameter, and PutParameter with more than 50 Tags, fail with
-    /// TooManyTagsError (PutParameter's documented errors do not list it: worst case assumed).
+    /// Behaviour 3, 50 tags. AddTagsToResource (ResourceType Parameter) that would leave more than 50 tag keys (`aws:`
+    /// keys not counted) on the parameter, and PutParameter with more than 50 Tags, fail with TooManyTagsError
+    /// (PutParameter's documented errors do not list it: worst case assumed).
     ///
     /// AWS: AddTagsToResource API reference, "Most resources can have a maximum of 50 tags"
     /// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_AddTagsToResource.html>.
     pub tag_limit: bool,
-    /// 4. Type change / tier downgrade in place. PutParameter with Overwrite: a Type other than the current
+    /// Behaviour 4, Type change / tier downgrade in place. PutParameter with Overwrite: a Type other than the current
     /// one fails with HierarchyTypeMismatchException; Tier Standard on an Advanced parameter fails with
     /// ValidationException. No Tier keeps the current tier.
     ///
@@ -81,23 +81,23 @@ pub struct AwsBehaviour {
     /// "you can't revert an advanced parameter to a standard parameter"
     /// <https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html>.
     pub in_place_changes: bool,
-    /// 5. Value size. PutParameter with a Value over 4096 characters in the Standard tier (Tier Standard,
-    /// or no Tier and the parameter not already Advanced), or over 8192 characters in the Advanced tier
+    /// Behaviour 5, Value size. PutParameter with a Value over 4096 characters in the Standard tier (Tier Standard, or
+    /// no Tier and the parameter not already Advanced), or over 8192 characters in the Advanced tier
     /// (Intelligent-Tiering counts as Advanced), fails with ValidationException.
     ///
     /// AWS: PutParameter API reference, "Standard parameters have a value limit of 4 KB. Advanced
     /// parameters have a value limit of 8 KB."; the message as reported in aws-sdk-net #3157.
     pub value_size: bool,
-    /// 6. KMS key must exist in that region. PutParameter of a SecureString with a KeyId (other than the
-    /// AWS managed `alias/aws/ssm`) asks KMS DescribeKey in the same region; a key that is not found or not
-    /// Enabled fails the write with InvalidKeyId.
+    /// Behaviour 6, KMS key must exist in that region. PutParameter of a SecureString with a KeyId (other than the AWS
+    /// managed `alias/aws/ssm`) asks KMS DescribeKey in the same region; a key that is not found or not Enabled fails
+    /// the write with InvalidKeyId.
     ///
     /// AWS: PutParameter API reference, "InvalidKeyId — The query key ID isn't valid."
     pub kms_keys: bool,
-    /// 7. Undecryptable SecureStrings. Names registered with `FaultProxy::undecryptable` stand for a
-    /// SecureString whose key is disabled or whose key policy denies the caller: GetParameter,
-    /// GetParameters and GetParametersByPath with WithDecryption that would return one fail as a whole
-    /// with InvalidKeyId (worst case assumed for a batch).
+    /// Behaviour 7, Undecryptable SecureStrings. Names registered with `FaultProxy::undecryptable` stand for a
+    /// SecureString whose key is disabled or whose key policy denies the caller: GetParameter, GetParameters and
+    /// GetParametersByPath with WithDecryption that would return one fail as a whole with InvalidKeyId (worst case
+    /// assumed for a batch).
     ///
     /// AWS: KMS developer guide, "The KMS key is not enabled. When this occurs, Parameter Store returns an
     /// InvalidKeyId exception" <https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html>.
@@ -123,6 +123,25 @@ impl Default for AwsBehaviour {
 }
 
 impl AwsBehaviour {
+    /// What the suite's worlds and fault proxies use: every behaviour on, except those named in
+    /// `AWS_BEHAVIOUR_OFF` (comma-separated: `empty-pages`, `listing-lag`, `tag-limit`, `in-place`,
+    /// `value-size`, `kms-keys`, `undecryptable`; `all`). For diagnosis only: to see which failures one
+    /// behaviour causes. The layer's own tests ignore it.
+    pub fn from_env() -> Self {
+        let off = std::env::var("AWS_BEHAVIOUR_OFF").unwrap_or_default();
+        off.split(',').map(str::trim).filter(|s| !s.is_empty()).fold(Self::default(), |b, switch| match switch {
+            "empty-pages" => b.without_empty_pages(),
+            "listing-lag" => b.without_listing_lag(),
+            "tag-limit" => b.without_tag_limit(),
+            "in-place" => b.without_in_place_checks(),
+            "value-size" => b.without_value_size_limit(),
+            "kms-keys" => b.without_kms_key_check(),
+            "undecryptable" => b.without_undecryptable(),
+            "all" => Self { seed: b.seed, ..Self::off() },
+            other => panic!("AWS_BEHAVIOUR_OFF: unknown behaviour '{other}'"),
+        })
+    }
+
     /// Every behaviour off: the proxy forwards as the emulator answers.
     pub fn off() -> Self {
         Self {

@@ -102,7 +102,7 @@ async fn empty_pages_a_filtered_first_page_is_empty_with_a_token_and_later_pages
 
 #[tokio::test]
 async fn listing_lag_a_new_parameter_is_readable_but_not_listed_until_it_settles() {
-    let w = World::new(&[]).await;
+    let w = World::with_behaviour(&[], AwsBehaviour::default()).await;
     let client = via_proxy(&w, SOURCE).await;
     let name = w.name("fresh");
     w.put(SOURCE, Put::string(&name, "v1")).await;
@@ -124,7 +124,7 @@ async fn listing_lag_a_new_parameter_is_readable_but_not_listed_until_it_settles
 
 #[tokio::test]
 async fn tag_limit_the_51st_tag_fails_with_too_many_tags() {
-    let w = World::new(&[]).await;
+    let w = World::with_behaviour(&[], AwsBehaviour::default()).await;
     let client = via_proxy(&w, SOURCE).await;
     let (full, over) = (w.name("fifty"), w.name("fifty-one"));
     let put = |name: &str, n: usize| {
@@ -151,7 +151,7 @@ async fn tag_limit_the_51st_tag_fails_with_too_many_tags() {
 
 #[tokio::test]
 async fn type_change_and_tier_downgrade_in_place_are_rejected() {
-    let w = World::new(&[]).await;
+    let w = World::with_behaviour(&[], AwsBehaviour::default()).await;
     let client = via_proxy(&w, SOURCE).await;
     let (plain, advanced) = (w.name("plain"), w.name("advanced"));
     w.put(SOURCE, Put::string(&plain, "v")).await;
@@ -178,7 +178,7 @@ async fn type_change_and_tier_downgrade_in_place_are_rejected() {
 
 #[tokio::test]
 async fn value_size_4096_characters_standard_and_8192_advanced() {
-    let w = World::new(&[]).await;
+    let w = World::with_behaviour(&[], AwsBehaviour::default()).await;
     let client = via_proxy(&w, SOURCE).await;
     let put = |name: String, size: usize, tier: Option<ParameterTier>, overwrite: bool| {
         client
@@ -202,7 +202,7 @@ async fn value_size_4096_characters_standard_and_8192_advanced() {
 
 #[tokio::test]
 async fn kms_key_must_exist_and_be_enabled_in_the_region() {
-    let w = World::new(&[]).await;
+    let w = World::with_behaviour(&[], AwsBehaviour::default()).await;
     let alias = format!("alias/{}", &w.prefix[1..]);
     w.key_with_alias(&alias, &[SOURCE]).await; // not in us-east-2
     let put = |client: aws_sdk_ssm::Client, name: String, key: String| async move {
@@ -224,7 +224,7 @@ async fn kms_key_must_exist_and_be_enabled_in_the_region() {
 
 #[tokio::test]
 async fn undecryptable_securestrings_fail_reads_with_decryption_as_a_whole() {
-    let w = World::new(&[]).await;
+    let w = World::with_behaviour(&[], AwsBehaviour::default()).await;
     let client = via_proxy(&w, SOURCE).await;
     let (locked, open, plain) = (w.name("locked"), w.name("open"), w.name("plain"));
     w.put(SOURCE, Put::secure(&locked, "s1", None)).await;

@@ -259,14 +259,14 @@ impl Request {
 }
 
 impl FaultProxy {
-    /// Only fixed rules, then AWS's behaviour (`AwsBehaviour::default()`: all on).
+    /// Only fixed rules, then AWS's behaviour (all on; `AwsBehaviour::from_env`).
     pub fn start(upstream: &str, rules: Vec<Rule>) -> Self {
         Self::with_faults(upstream, rules, Faults::default())
     }
 
-    /// Fixed rules first, then random faults, then AWS's behaviour (all on).
+    /// Fixed rules first, then random faults, then AWS's behaviour (all on; `AwsBehaviour::from_env`).
     pub fn with_faults(upstream: &str, rules: Vec<Rule>, faults: Faults) -> Self {
-        Self::with_behaviour(upstream, rules, faults, AwsBehaviour::default())
+        Self::with_behaviour(upstream, rules, faults, AwsBehaviour::from_env())
     }
 
     /// No faults: only AWS's behaviour as `behaviour` switches it.

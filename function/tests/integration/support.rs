@@ -109,9 +109,9 @@ pub struct World {
 
 impl World {
     /// Every call of the replicator (SSM, KMS, STS) goes through the world's proxy, every AWS
-    /// behaviour on.
+    /// behaviour on (`AwsBehaviour::from_env`: unless `AWS_BEHAVIOUR_OFF` names it, for diagnosis).
     pub async fn new(env: &[(&str, &str)]) -> Self {
-        Self::with_behaviour(env, AwsBehaviour::default()).await
+        Self::with_behaviour(env, AwsBehaviour::from_env()).await
     }
 
     /// Like `new`, with the world's proxy showing only the behaviours `behaviour` leaves on.
@@ -122,12 +122,12 @@ impl World {
     /// Like `new`, but `region`'s SSM calls go through `proxy` (a `FaultProxy` URL; its own behaviour
     /// layer applies), the other regions' through the world's proxy.
     pub async fn proxied(env: &[(&str, &str)], region: &str, proxy: &str) -> Self {
-        Self::build(env, AwsBehaviour::default(), Some((&[region], proxy))).await
+        Self::build(env, AwsBehaviour::from_env(), Some((&[region], proxy))).await
     }
 
     /// Like `new`, but the SSM calls of every region go through `proxy` (its own behaviour layer applies).
     pub async fn all_proxied(env: &[(&str, &str)], proxy: &str) -> Self {
-        Self::build(env, AwsBehaviour::default(), Some((&[SOURCE, EAST, WEST], proxy))).await
+        Self::build(env, AwsBehaviour::from_env(), Some((&[SOURCE, EAST, WEST], proxy))).await
     }
 
     /// The world's own proxy: the replicator's calls (those of regions not sent to a test's fault proxy),
