@@ -1,4 +1,5 @@
-//! The `ssm-replicator` binary as a user runs it, against the emulator.
+//! The `ssm-replicator` binary as a user runs it, against the emulator behind a proxy with AWS's
+//! behaviour (the world's proxy, or a test's own `FaultProxy`, whose behaviour layer is on too).
 
 use std::process::Command;
 
@@ -45,10 +46,11 @@ async fn diff_json_follows_its_schema_and_check_exits_3_only_on_drift() {
     for n in &names {
         w.put(SOURCE, Put::string(n, "v")).await;
     }
+    w.settle().await;
     let diff = |extra: &[&str]| {
         let mut args = vec!["diff", "--json", "--path", &path];
         args.extend_from_slice(extra);
-        cli(&endpoint(), &args)
+        cli(&w.proxy().url, &args)
     };
 
     let run = diff(&["--check"]);
@@ -70,7 +72,8 @@ async fn diff_json_follows_its_schema_and_check_exits_3_only_on_drift() {
     assert_eq!(summary["summary"]["missing"], 6);
     assert!(summary["api_calls"][SOURCE]["DescribeParameters"].as_u64().unwrap() >= 1);
 
-    assert_eq!(cli(&endpoint(), &["sync", "--path", &path]).code, 0);
+    assert_eq!(cli(&w.proxy().url, &["sync", "--path", &path]).code, 0);
+    w.settle().await;
     let run = diff(&["--check"]);
     assert_eq!(run.code, 0, "in sync after sync: {}", run.stdout);
     assert_eq!(json_lines(&run).1["drift"], false);
@@ -98,6 +101,7 @@ async fn sync_dry_run_writes_nothing_counted_at_the_wire() {
     for i in 0..4 {
         w.put(SOURCE, Put::string(&w.name(&format!("p{i}")), "v")).await;
     }
+    w.settle().await;
     let proxy = FaultProxy::start(&endpoint(), vec![]);
     let run = cli(&proxy.url, &["sync", "--dry-run", "--path", &path]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -115,12 +119,12 @@ async fn replicate_copies_named_parameters_and_never_prints_a_value() {
     let name = w.name("secret");
     let canary = format!("CLI-CANARY-{:x}", fastrand::u64(..));
     w.put(SOURCE, Put::secure(&name, &canary, None)).await;
-    let run = cli(&endpoint(), &["replicate", &name]);
+    let run = cli(&w.proxy().url, &["replicate", &name]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("created"), "{}", run.stdout);
     assert!(!run.stdout.contains(&canary) && !run.stderr.contains(&canary));
     assert_eq!(w.get(WEST, &name).await.unwrap().value(), Some(canary.as_str()));
-    let json = cli(&endpoint(), &["replicate", &name, "--json"]);
+    let json = cli(&w.proxy().url, &["replicate", &name, "--json"]);
     assert!(!json.stdout.contains(&canary));
 }
 

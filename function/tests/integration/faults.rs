@@ -6,6 +6,10 @@
 //! the seed, its operation, region and body (with the test's random name prefix masked), and how many
 //! times that same request was seen before — not on timing. Which requests a run makes still depends
 //! on timing (the SDK's retry quota, connection reuse), so totals vary a little from run to run.
+//!
+//! A request that gets through the fixed rules and random faults then meets the AWS-behaviour layer
+//! (`aws_behaviour.rs`, on by default): it answers, alters or checks the request the way AWS would where
+//! the emulator is kinder (empty listing pages, listing lag, tag and size limits, type changes, KMS keys).
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
@@ -14,6 +18,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::aws_behaviour::{AwsBehaviour, LayerState};
 
 /// Fail `operation` (the X-Amz-Target suffix) with `code`, when the body contains `body_contains`.
 #[derive(Clone, Debug)]
@@ -92,7 +98,7 @@ impl Faults {
 }
 
 /// A number in [0, 1) from the request's identity (std's SipHash with fixed keys: stable across runs).
-fn unit(seed: u64, operation: &str, region: &str, body: &[u8], nth: u64, salt: u8) -> f64 {
+pub(crate) fn unit(seed: u64, operation: &str, region: &str, body: &[u8], nth: u64, salt: u8) -> f64 {
     let mut h = DefaultHasher::new();
     (seed, operation, region, masked(body), nth, salt).hash(&mut h);
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
@@ -142,6 +148,9 @@ pub struct Tally {
     pub lost: u64,
     /// Delayed by the latency fault.
     pub delayed: u64,
+    /// Answered by the AWS-behaviour layer itself: an injected empty page, or an AWS error the emulator
+    /// would not raise (the request's own write, if any, did not happen).
+    pub emulated: u64,
 }
 
 #[derive(Default)]
@@ -155,13 +164,55 @@ struct State {
 pub struct FaultProxy {
     pub url: String,
     state: Arc<Mutex<State>>,
+    behaviour: Arc<AwsBehaviour>,
+    layer: Arc<LayerState>,
 }
 
-struct Request {
-    head: Vec<String>,
-    body: Vec<u8>,
-    operation: String,
-    region: String,
+/// One HTTP/1.1 request as the client sent it.
+pub(crate) struct Request {
+    /// The request line and header lines, each with its CRLF.
+    pub head: Vec<String>,
+    pub body: Vec<u8>,
+    /// The X-Amz-Target prefix: `AmazonSSM`, `TrentService` (KMS); empty for other protocols.
+    pub service: String,
+    /// The X-Amz-Target suffix: `PutParameter`.
+    pub operation: String,
+    /// From the SigV4 credential scope.
+    pub region: String,
+}
+
+/// One HTTP/1.1 response.
+pub(crate) struct Response {
+    pub status: u16,
+    /// The status line and header lines, each with its CRLF.
+    pub head: Vec<String>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The wire bytes, with the Content-Length of the (possibly rewritten) body and no Connection header.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for line in &self.head {
+            let lower = line.to_ascii_lowercase();
+            if !lower.starts_with("connection:") && !lower.starts_with("content-length:") {
+                out.extend_from_slice(line.as_bytes());
+            }
+        }
+        out.extend_from_slice(format!("content-length: {}\r\n\r\n", self.body.len()).as_bytes());
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    /// The body as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_default()
+    }
+
+    /// The same response with `body` in place of its own.
+    pub fn with_json(self, body: &serde_json::Value) -> Self {
+        Self { body: serde_json::to_vec(body).unwrap(), ..self }
+    }
 }
 
 fn read_message(reader: &mut impl BufRead) -> Option<(Vec<String>, Vec<u8>)> {
@@ -185,7 +236,7 @@ fn read_message(reader: &mut impl BufRead) -> Option<(Vec<String>, Vec<u8>)> {
     Some((head, body))
 }
 
-fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
     head.iter().find_map(|l| {
         let (n, value) = l.split_once(':')?;
         n.eq_ignore_ascii_case(name).then(|| value.trim())
@@ -194,41 +245,77 @@ fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
 
 impl Request {
     fn parse(head: Vec<String>, body: Vec<u8>) -> Self {
-        let operation = header(&head, "x-amz-target")
-            .map(|t| t.rsplit('.').next().unwrap_or_default().to_owned())
-            .unwrap_or_default();
+        let target = header(&head, "x-amz-target").unwrap_or_default();
+        let (service, operation) = target.rsplit_once('.').unwrap_or(("", target));
+        let (service, operation) = (service.to_owned(), operation.to_owned());
         // SigV4: `Credential=AKID/20261121/us-east-1/ssm/aws4_request`.
         let region = header(&head, "authorization")
             .and_then(|a| a.split("Credential=").nth(1))
             .and_then(|c| c.split('/').nth(2))
             .unwrap_or_default()
             .to_owned();
-        Self { head, body, operation, region }
+        Self { head, body, service, operation, region }
     }
 }
 
 impl FaultProxy {
-    /// Only fixed rules.
+    /// Only fixed rules, then AWS's behaviour (all on; `AwsBehaviour::from_env`).
     pub fn start(upstream: &str, rules: Vec<Rule>) -> Self {
         Self::with_faults(upstream, rules, Faults::default())
     }
 
-    /// Fixed rules first, then random faults.
+    /// Fixed rules first, then random faults, then AWS's behaviour (all on; `AwsBehaviour::from_env`).
     pub fn with_faults(upstream: &str, rules: Vec<Rule>, faults: Faults) -> Self {
+        Self::with_behaviour(upstream, rules, faults, AwsBehaviour::from_env())
+    }
+
+    /// No faults: only AWS's behaviour as `behaviour` switches it.
+    pub fn aws(upstream: &str, behaviour: AwsBehaviour) -> Self {
+        Self::with_behaviour(upstream, vec![], Faults::default(), behaviour)
+    }
+
+    /// Fixed rules first, then random faults, then the AWS-behaviour layer.
+    pub fn with_behaviour(upstream: &str, rules: Vec<Rule>, faults: Faults, behaviour: AwsBehaviour) -> Self {
         let upstream = upstream.trim_start_matches("http://").to_owned();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State::default()));
+        let behaviour = Arc::new(behaviour);
+        let layer = Arc::new(LayerState::default());
         let shared = state.clone();
-        let config = Arc::new((rules, faults));
+        let config = Arc::new((rules, faults, behaviour.clone(), layer.clone()));
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
                 let (upstream, config, shared) = (upstream.clone(), config.clone(), shared.clone());
-                std::thread::spawn(move || serve(client, &upstream, &config.0, &config.1, &shared));
+                std::thread::spawn(move || {
+                    let (rules, faults, behaviour, layer) = &*config;
+                    serve(client, &upstream, rules, faults, (behaviour, layer), &shared)
+                });
             }
         });
-        Self { url, state }
+        Self { url, state, behaviour, layer }
+    }
+
+    /// What the AWS-behaviour layer of this proxy does.
+    pub fn behaviour(&self) -> &AwsBehaviour {
+        &self.behaviour
+    }
+
+    /// Empty DescribeParameters pages the layer injected in `region` (AWS's cost, not the caller's).
+    pub fn empty_pages(&self, region: &str) -> u64 {
+        self.layer.empty_pages(region)
+    }
+
+    /// Empty DescribeParameters pages the layer injected, all regions.
+    pub fn empty_pages_total(&self) -> u64 {
+        self.layer.empty_pages_total()
+    }
+
+    /// From now on, reading `name` with decryption fails as on AWS when its KMS key is disabled or its
+    /// key policy denies the caller (behaviour 7).
+    pub fn undecryptable(&self, name: &str) {
+        self.layer.undecryptable(name);
     }
 
     pub fn tally(&self, operation: &str) -> Tally {
@@ -264,7 +351,14 @@ enum Decision {
     Forward { lose_response: bool },
 }
 
-fn serve(client: TcpStream, upstream: &str, rules: &[Rule], faults: &Faults, state: &Mutex<State>) {
+fn serve(
+    client: TcpStream,
+    upstream: &str,
+    rules: &[Rule],
+    faults: &Faults,
+    (behaviour, layer): (&AwsBehaviour, &LayerState),
+    state: &Mutex<State>,
+) {
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
     while let Some((head, body)) = read_message(&mut reader) {
@@ -275,10 +369,11 @@ fn serve(client: TcpStream, upstream: &str, rules: &[Rule], faults: &Faults, sta
         }
         let op = request.operation.clone();
         let response = match decision {
-            Decision::Error(status, code) => error_response(status, &code),
+            Decision::Error(status, code) => aws_error(status, &code, "injected").to_bytes(),
             Decision::Reset => return reset(client),
             Decision::Forward { lose_response } => {
-                let (status, response) = forward(upstream, &request);
+                // The AWS-behaviour layer forwards (perhaps altered), answers itself, or alters the answer.
+                let reply = behaviour.serve(upstream, &request, layer);
                 let mut s = state.lock().unwrap();
                 let tally = s.tallies.entry(op).or_default();
                 if lose_response {
@@ -286,8 +381,12 @@ fn serve(client: TcpStream, upstream: &str, rules: &[Rule], faults: &Faults, sta
                     drop(s);
                     return reset(client);
                 }
-                tally.succeeded += u64::from((200..300).contains(&status));
-                response
+                if reply.emulated {
+                    tally.emulated += 1;
+                } else {
+                    tally.succeeded += u64::from((200..300).contains(&reply.response.status));
+                }
+                reply.response.to_bytes()
             }
         };
         if client.write_all(&response).is_err() {
@@ -329,18 +428,26 @@ fn decide(request: &Request, rules: &[Rule], faults: &Faults, state: &Mutex<Stat
     (decision, delay)
 }
 
-fn error_response(status: u16, code: &str) -> Vec<u8> {
+/// An AWS error as awsJson 1.1 sends it: `{"__type": code, "message": message}`.
+pub(crate) fn aws_error(status: u16, code: &str, message: &str) -> Response {
     let reason = match status {
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Bad Request",
     };
-    let payload = format!(r#"{{"__type":"{code}","message":"injected"}}"#);
-    format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: {code}\r\ncontent-length: {}\r\n\r\n{payload}",
-        payload.len()
-    )
-    .into_bytes()
+    let head = vec![
+        format!("HTTP/1.1 {status} {reason}\r\n"),
+        "content-type: application/x-amz-json-1.1\r\n".to_owned(),
+        format!("x-amzn-errortype: {code}\r\n"),
+    ];
+    let body = serde_json::to_vec(&serde_json::json!({"__type": code, "message": message})).unwrap();
+    Response { status, head, body }
+}
+
+/// A 200 awsJson answer with `body`.
+pub(crate) fn json_ok(body: &serde_json::Value) -> Response {
+    let head = vec!["HTTP/1.1 200 OK\r\n".to_owned(), "content-type: application/x-amz-json-1.1\r\n".to_owned()];
+    Response { status: 200, head, body: serde_json::to_vec(body).unwrap() }
 }
 
 /// Close with RST (SO_LINGER 0), as a dropped connection looks to the client.
@@ -349,25 +456,22 @@ fn reset(client: TcpStream) {
     drop(client);
 }
 
-fn forward(upstream: &str, request: &Request) -> (u16, Vec<u8>) {
+/// Send one request (`head` as the client sent it, its Content-Length replaced by `body`'s) to the
+/// emulator on a fresh connection, and read its answer.
+pub(crate) fn send(upstream: &str, head: &[String], body: &[u8]) -> Response {
     let mut up = TcpStream::connect(upstream).unwrap();
     let mut out = Vec::new();
-    for line in &request.head {
-        if !line.to_ascii_lowercase().starts_with("connection:") {
+    for line in head {
+        let lower = line.to_ascii_lowercase();
+        if !lower.starts_with("connection:") && !lower.starts_with("content-length:") {
             out.extend_from_slice(line.as_bytes());
         }
     }
-    out.extend_from_slice(b"connection: close\r\n\r\n");
-    out.extend_from_slice(&request.body);
+    out.extend_from_slice(format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(body);
     up.write_all(&out).unwrap();
     let mut reader = BufReader::new(up);
     let (head, body) = read_message(&mut reader).unwrap();
     let status = head.first().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let mut response = Vec::new();
-    for line in head.iter().filter(|l| !l.to_ascii_lowercase().starts_with("connection:")) {
-        response.extend_from_slice(line.as_bytes());
-    }
-    response.extend_from_slice(b"\r\n");
-    response.extend_from_slice(&body);
-    (status, response)
+    Response { status, head, body }
 }

@@ -12,8 +12,12 @@ use crate::support::*;
 
 const PREFIX_ONLY: (&str, &str) = ("PATH_PREFIXES", "{prefix}/");
 
+/// Seed `n` parameters and wait until they are listed (`World::settle`): a scheduled full sync sees
+/// parameters a while after their creation.
 async fn seed(w: &World, n: usize) -> Vec<String> {
-    seed_mix(w, n, None).await
+    let names = seed_mix(w, n, None).await;
+    w.settle().await;
+    names
 }
 
 async fn full_sync(w: &World) -> Report {
@@ -40,13 +44,18 @@ async fn a_no_change_full_sync_only_reads_and_stays_under_half_a_call_per_parame
     let first = full_sync(&w).await;
     assert_eq!(first.summary.get(&Outcome::Created), Some(&(2 * n as u64)), "{:?}", first.summary);
 
+    // The next scheduled sync comes a while later: the replicas are listed by then.
+    w.settle().await;
+    let empty_before = w.proxy().empty_pages_total();
     let second = full_sync(&w).await;
+    // Empty DescribeParameters pages are AWS's cost (behaviour 1), not ours: not counted in the budget.
+    let empty_pages = w.proxy().empty_pages_total() - empty_before;
     assert_eq!(second.summary.get(&Outcome::Unchanged), Some(&(2 * n as u64)), "{:?}", second.summary);
     assert_eq!(total(&second, WRITES), 0, "{:?}", second.api_calls);
     let tag_reads = total(&second, &["ListTagsForResource"]);
-    let others = all_calls(&second) - tag_reads;
+    let others = all_calls(&second) - tag_reads - empty_pages;
     let per_parameter = others as f64 / n as f64;
-    eprintln!("no-change full sync of {n} into 2 targets: {others} calls without tag reads = {per_parameter:.3}/parameter; {tag_reads} tag reads; {:?}", second.api_calls);
+    eprintln!("no-change full sync of {n} into 2 targets: {others} calls without tag reads and {empty_pages} injected empty pages = {per_parameter:.3}/parameter; {tag_reads} tag reads; {:?}", second.api_calls);
     assert!(per_parameter <= 0.5, "{per_parameter} calls per parameter: {:?}", second.api_calls);
     assert!(calls_in(&second, SOURCE, "ListTagsForResource") <= n as u64);
     assert_eq!(calls_in(&second, EAST, "ListTagsForResource") + calls_in(&second, WEST, "ListTagsForResource"), 0);
@@ -62,6 +71,7 @@ async fn one_percent_changed_writes_exactly_the_changed_parameters_times_the_tar
     for name in [&names[8], &names[12]] {
         w.put(SOURCE, Put::string(name, "changed")).await;
     }
+    w.settle().await;
     let report = full_sync(&w).await;
     assert_eq!(total(&report, WRITES), 4, "{:?}", report.api_calls);
     assert_eq!(total(&report, &["PutParameter"]), 4);
@@ -80,6 +90,7 @@ async fn tag_drift_in_the_source_is_found_by_every_full_sync() {
     w.tag(SOURCE, &names[0], &[("owner", "alice")]).await;
     w.untag(SOURCE, &names[4], &["team"]).await;
 
+    w.settle().await;
     let report = full_sync(&w).await;
     assert_eq!(total(&report, &["PutParameter"]), 0, "a tag change rewrites no value");
     // names[0]: one AddTags per target (new tag + digest); names[4]: RemoveTags + AddTags (digest) per target.
@@ -114,8 +125,10 @@ async fn a_spent_time_budget_hands_off_and_the_chain_finishes_with_each_paramete
             other => panic!("report and hand-off disagree: {other:?}"),
         }
     }
-    // 3 source pages, then the orphan listing of each target (120 owned replicas: 3 pages each).
-    assert_eq!(invocations, 9);
+    // 3 source pages, then the orphan listing of each target (120 owned replicas: 3 pages each). An
+    // empty page that AWS answers (behaviour 1) can cost one more hand-off: AWS's cost, not ours.
+    let empty_pages = w.proxy().empty_pages_total();
+    assert!((9..=9 + empty_pages).contains(&invocations), "{invocations} invocations, {empty_pages} empty pages");
     assert_eq!(puts, 2 * n as u64, "every parameter written exactly once per target");
     for name in names.iter().step_by(7) {
         let source = w.get(SOURCE, name).await.unwrap();
@@ -132,8 +145,10 @@ async fn an_orphan_is_deleted_and_unmanaged_parameters_are_reported_and_left_alo
     let (stray, clash) = (w.name("stray"), names[1].clone());
     w.put(EAST, Put::string(&stray, "not ours").tags(&[])).await;
     w.put(EAST, Put::string(&clash, "theirs").tags(&[])).await; // same name as a source parameter
+    w.settle().await;
     full_sync(&w).await;
     w.delete(SOURCE, &names[0]).await;
+    w.settle().await;
 
     let report = full_sync(&w).await;
     assert_eq!(report.reasons.get("skipped:unmanaged"), Some(&1), "{:?}", report.reasons);
@@ -159,6 +174,7 @@ async fn a_failing_listing_deletes_nothing() {
     let names = seed(&healthy, 60).await;
     full_sync(&healthy).await;
     healthy.delete(SOURCE, &names[0]).await;
+    healthy.settle().await;
 
     let w = World::proxied(&[("PATH_PREFIXES", &format!("{}/", healthy.prefix))], SOURCE, &proxy.url).await;
     let err = w.invoke(json!({"action": "full-sync"})).await.unwrap_err();

@@ -6,6 +6,8 @@
 
 mod support;
 
+mod aws_behaviour;
+mod aws_behaviour_tests;
 mod bad_input;
 mod cli;
 mod errors;

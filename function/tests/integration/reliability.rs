@@ -91,6 +91,7 @@ async fn a_full_sync_under_throttling_5xx_and_resets_converges_to_the_source() {
     let w = World::all_proxied(&[PREFIX_ONLY], &proxy.url).await;
     let canary = Canary::new();
     let names = seed_mix(&w, n, Some(&canary)).await;
+    w.settle().await;
 
     let started = Instant::now();
     let rounds = sync_until_clean(&w, 10).await;
@@ -267,11 +268,13 @@ async fn listing_faults_during_the_orphan_pass_delete_only_true_orphans() {
     let healthy = World::new(&[PREFIX_ONLY]).await;
     let canary = Canary::new();
     let names = seed_mix(&healthy, n, Some(&canary)).await;
+    healthy.settle().await;
     healthy.invoke(json!({"action": "full-sync"})).await.unwrap();
     let orphans: Vec<&String> = names.iter().step_by(10).collect();
     for name in &orphans {
         healthy.delete(SOURCE, name).await;
     }
+    healthy.settle().await;
 
     let seed = seed(0xde1e7e);
     let faults = Faults::seeded(seed).with(LISTING, Fault::Throttling, 0.30).with(LISTING, Fault::Http500, 0.10).with(

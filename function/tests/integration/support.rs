@@ -23,6 +23,9 @@ use ssm_replicator::telemetry;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::EnvFilter;
 
+use crate::aws_behaviour::AwsBehaviour;
+use crate::faults::FaultProxy;
+
 pub const ACCOUNT: &str = "123456789012";
 pub const SOURCE: &str = "us-east-1";
 pub const EAST: &str = "us-east-2";
@@ -75,8 +78,13 @@ impl Write for Capture {
 }
 
 pub async fn sdk_config() -> SdkConfig {
+    sdk_config_at(&endpoint()).await
+}
+
+/// The SDK configuration for every service at `url` (the emulator, or a proxy in front of it).
+pub async fn sdk_config_at(url: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
+        .endpoint_url(url)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
         .region(Region::new(SOURCE))
         .timeout_config(aws::timeouts())
@@ -85,30 +93,56 @@ pub async fn sdk_config() -> SdkConfig {
 }
 
 /// One test's world: a unique path prefix, a replicator built from `Config`, and plain SDK clients.
+///
+/// The replicator reaches AWS through the world's own proxy, which shows AWS's behaviour where the
+/// emulator is kinder (`AwsBehaviour`, all on unless built `with_behaviour`) and injects no faults. The
+/// test's own clients (`ssm`, `kms`, and the helpers built on them: `put`, `get`, `describe`, ...) talk
+/// to the emulator directly.
 pub struct World {
     pub prefix: String,
     pub calls: ApiCalls,
     pub handler: Handler<SsmStore, KmsKeys, Collect>,
+    proxy: FaultProxy,
     ssm: BTreeMap<&'static str, aws_sdk_ssm::Client>,
     kms: BTreeMap<&'static str, aws_sdk_kms::Client>,
 }
 
 impl World {
+    /// Every call of the replicator (SSM, KMS, STS) goes through the world's proxy, every AWS
+    /// behaviour on (`AwsBehaviour::from_env`: unless `AWS_BEHAVIOUR_OFF` names it, for diagnosis).
     pub async fn new(env: &[(&str, &str)]) -> Self {
-        Self::build(env, None).await
+        Self::with_behaviour(env, AwsBehaviour::from_env()).await
     }
 
-    /// Like `new`, but `region`'s SSM calls go through `proxy` (a `FaultProxy` URL).
+    /// Like `new`, with the world's proxy showing only the behaviours `behaviour` leaves on.
+    pub async fn with_behaviour(env: &[(&str, &str)], behaviour: AwsBehaviour) -> Self {
+        Self::build(env, behaviour, None).await
+    }
+
+    /// Like `new`, but `region`'s SSM calls go through `proxy` (a `FaultProxy` URL; its own behaviour
+    /// layer applies), the other regions' through the world's proxy.
     pub async fn proxied(env: &[(&str, &str)], region: &str, proxy: &str) -> Self {
-        Self::build(env, Some((&[region], proxy))).await
+        Self::build(env, AwsBehaviour::from_env(), Some((&[region], proxy))).await
     }
 
-    /// Like `new`, but the SSM calls of every region go through `proxy`.
+    /// Like `new`, but the SSM calls of every region go through `proxy` (its own behaviour layer applies).
     pub async fn all_proxied(env: &[(&str, &str)], proxy: &str) -> Self {
-        Self::build(env, Some((&[SOURCE, EAST, WEST], proxy))).await
+        Self::build(env, AwsBehaviour::from_env(), Some((&[SOURCE, EAST, WEST], proxy))).await
     }
 
-    async fn build(env: &[(&str, &str)], proxy: Option<(&[&str], &str)>) -> Self {
+    /// The world's own proxy: the replicator's calls (those of regions not sent to a test's fault proxy),
+    /// its tallies, injected empty pages, undecryptable names.
+    pub fn proxy(&self) -> &FaultProxy {
+        &self.proxy
+    }
+
+    /// Wait until what was just written is listed (DescribeParameters' lag, behaviour 2), as a scheduled
+    /// full sync in production sees parameters a while after their creation.
+    pub async fn settle(&self) {
+        tokio::time::sleep(self.proxy.behaviour().settle_time()).await;
+    }
+
+    async fn build(env: &[(&str, &str)], behaviour: AwsBehaviour, proxy: Option<(&[&str], &str)>) -> Self {
         log_buffer();
         let prefix = format!("/t{:016x}", fastrand::u64(..));
         let mut vars: BTreeMap<String, String> = [
@@ -125,9 +159,11 @@ impl World {
         }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
         let sdk = sdk_config().await;
+        let own = FaultProxy::aws(&endpoint(), behaviour);
         let calls = ApiCalls::default();
         let replicator = match proxy {
-            None => aws::connect(&sdk, config, &calls).await.unwrap(),
+            // The production wiring, every service at the world's proxy.
+            None => aws::connect(&sdk_config_at(&own.url).await, config, &calls).await.unwrap(),
             Some((proxied, url)) => {
                 let ssm = |region: &str| {
                     // The production retry mode (adaptive, 3 attempts), with shorter backoffs.
@@ -135,13 +171,11 @@ impl World {
                         .with_max_attempts(3)
                         .with_initial_backoff(Duration::from_millis(10))
                         .with_max_backoff(Duration::from_millis(200));
-                    let mut conf = aws_sdk_ssm::config::Builder::from(&sdk)
+                    let conf = aws_sdk_ssm::config::Builder::from(&sdk)
                         .region(Region::new(region.to_owned()))
                         .retry_config(retry)
-                        .interceptor(calls.interceptor(region));
-                    if proxied.contains(&region) {
-                        conf = conf.endpoint_url(url);
-                    }
+                        .interceptor(calls.interceptor(region))
+                        .endpoint_url(if proxied.contains(&region) { url } else { &own.url });
                     SsmStore::new(aws_sdk_ssm::Client::from_conf(conf.build()), region, config.rates)
                 };
                 let kms = |region: &str| {
@@ -171,6 +205,7 @@ impl World {
             prefix,
             calls: calls.clone(),
             handler: Handler::new(replicator, calls, Collect::default()),
+            proxy: own,
             ssm: [SOURCE, EAST, WEST].into_iter().map(|r| (r, region_client(r))).collect(),
             kms: [SOURCE, EAST, WEST].into_iter().map(|r| (r, kms_client(r))).collect(),
         }

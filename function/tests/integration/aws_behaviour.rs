@@ -1,0 +1,535 @@
+//! The AWS-behaviour layer of the test proxy: AWS as it really behaves where the moto server is kinder.
+//!
+//! The `FaultProxy` applies its fixed rules and random faults first; a request that gets through them
+//! meets this layer, which forwards it to the emulator (perhaps altered), answers it itself, or alters
+//! the emulator's answer. Each behaviour has its own switch (`AwsBehaviour::default()`: all on;
+//! `AwsBehaviour::off()`: all off) and cites the AWS source it reproduces. Where AWS is vague, the layer
+//! assumes the worst case a client must survive.
+//!
+//! The layer makes its own calls to the emulator (moto checks no signature): it copies the client's
+//! request head and changes the X-Amz-Target and body (and for KMS the credential scope's service).
+//! Those calls are not counted in the proxy's tallies: they are not the client's.
+//!
+//! 1. Empty pages (`empty_pages`): filtered DescribeParameters pages may be empty with a NextToken.
+//! 2. Listing lag (`listing_lag`): DescribeParameters does not list a parameter created a moment ago.
+//! 3. 50 tags (`tag_limit`): TooManyTagsError past 50 tags on a parameter.
+//! 4. Type change / tier downgrade in place (`in_place_changes`): rejected by PutParameter.
+//! 5. Value size (`value_size`): 4096 characters (Standard), 8192 (Advanced).
+//! 6. KMS key must exist in that region (`kms_keys`): InvalidKeyId otherwise.
+//! 7. Undecryptable SecureStrings (`undecryptable`): reads with decryption fail with InvalidKeyId.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use crate::faults::{aws_error, json_ok, send, unit, Request, Response};
+
+/// The prefix of the NextToken of an injected empty page; the rest is the hex of the real token (empty
+/// when the empty page was the first).
+const SYNTHETIC: &str = "awsb-empty.";
+
+/// Tags per resource (AddTagsToResource API reference).
+const MAX_TAGS: usize = 50;
+
+/// Value limits in characters (PutParameter API reference: "Standard parameters have a value limit of
+/// 4 KB. Advanced parameters have a value limit of 8 KB.").
+const STANDARD_VALUE_LIMIT: usize = 4096;
+const ADVANCED_VALUE_LIMIT: usize = 8192;
+
+/// What the layer does; one switch per behaviour, plus the knobs of the tunable ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AwsBehaviour {
+    /// Behaviour 1, Empty pages. A DescribeParameters request with (non-empty) `ParameterFilters` and no NextToken is
+    /// answered by the layer with `{"Parameters": [], "NextToken": <synthetic>}`; a request carrying a synthetic token
+    /// is forwarded with the real token restored (or none). A filtered request with a real token is answered the same
+    /// way (a synthetic token wrapping the real one) with probability `empty_page_rate`, decided by `seed` and the
+    /// request (not timing). A request carrying a synthetic token is never answered empty, so every chain of pages
+    /// ends.
+    ///
+    /// AWS: DescribeParameters API reference, "The number of items returned, however, can be between zero
+    /// and the value of MaxResults. If the service reaches an internal limit while processing the results,
+    /// it stops the operation and returns the matching values up to that point and a NextToken"
+    /// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeParameters.html>;
+    /// seen in the field with a Name filter: boto3 #1632, aws-sdk-ruby #2012, aws-sdk-go #2446.
+    pub empty_pages: bool,
+    pub empty_page_rate: f64,
+    pub seed: u64,
+    /// Behaviour 2, Listing lag. Every DescribeParameters answer leaves out parameters at version 1 whose
+    /// LastModifiedDate is less than `lag` ago: a parameter just created is readable (GetParameter, GetParameters) but
+    /// not listed yet. `World::settle` waits it out.
+    ///
+    /// AWS: <https://github.com/aws/aws-sdk-js/issues/4349> (maintainer: "it takes the record time to be
+    /// created and propagated"); DESIGN.md §3 Existence.
+    pub listing_lag: bool,
+    pub lag: Duration,
+    /// Behaviour 3, 50 tags. AddTagsToResource (ResourceType Parameter) that would leave more than 50 tag keys (`aws:`
+    /// keys not counted) on the parameter, and PutParameter with more than 50 Tags, fail with TooManyTagsError
+    /// (PutParameter's documented errors do not list it: worst case assumed).
+    ///
+    /// AWS: AddTagsToResource API reference, "Most resources can have a maximum of 50 tags"
+    /// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_AddTagsToResource.html>.
+    pub tag_limit: bool,
+    /// Behaviour 4, Type change / tier downgrade in place. PutParameter with Overwrite: a Type other than the current
+    /// one fails with HierarchyTypeMismatchException; Tier Standard on an Advanced parameter fails with
+    /// ValidationException. No Tier keeps the current tier.
+    ///
+    /// AWS: PutParameter API reference, "Parameter Store doesn't support changing a parameter type in a
+    /// hierarchy. For example, you can't change a parameter from a String type to a SecureString type."
+    /// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html>; user guide,
+    /// "you can't revert an advanced parameter to a standard parameter"
+    /// <https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html>.
+    pub in_place_changes: bool,
+    /// Behaviour 5, Value size. PutParameter with a Value over 4096 characters in the Standard tier (Tier Standard, or
+    /// no Tier and the parameter not already Advanced), or over 8192 characters in the Advanced tier
+    /// (Intelligent-Tiering counts as Advanced), fails with ValidationException.
+    ///
+    /// AWS: PutParameter API reference, "Standard parameters have a value limit of 4 KB. Advanced
+    /// parameters have a value limit of 8 KB."; the message as reported in aws-sdk-net #3157.
+    pub value_size: bool,
+    /// Behaviour 6, KMS key must exist in that region. PutParameter of a SecureString with a KeyId (other than the AWS
+    /// managed `alias/aws/ssm`) asks KMS DescribeKey in the same region; a key that is not found or not Enabled fails
+    /// the write with InvalidKeyId.
+    ///
+    /// AWS: PutParameter API reference, "InvalidKeyId — The query key ID isn't valid."
+    pub kms_keys: bool,
+    /// Behaviour 7, Undecryptable SecureStrings. Names registered with `FaultProxy::undecryptable` stand for a
+    /// SecureString whose key is disabled or whose key policy denies the caller: GetParameter, GetParameters and
+    /// GetParametersByPath with WithDecryption that would return one fail as a whole with InvalidKeyId (worst case
+    /// assumed for a batch).
+    ///
+    /// AWS: KMS developer guide, "The KMS key is not enabled. When this occurs, Parameter Store returns an
+    /// InvalidKeyId exception" <https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html>.
+    pub undecryptable: bool,
+}
+
+impl Default for AwsBehaviour {
+    /// Every behaviour on.
+    fn default() -> Self {
+        Self {
+            empty_pages: true,
+            empty_page_rate: 0.25,
+            seed: 0xa75_bea7,
+            listing_lag: true,
+            lag: Duration::from_millis(500),
+            tag_limit: true,
+            in_place_changes: true,
+            value_size: true,
+            kms_keys: true,
+            undecryptable: true,
+        }
+    }
+}
+
+impl AwsBehaviour {
+    /// What the suite's worlds and fault proxies use: every behaviour on, except those named in
+    /// `AWS_BEHAVIOUR_OFF` (comma-separated: `empty-pages`, `listing-lag`, `tag-limit`, `in-place`,
+    /// `value-size`, `kms-keys`, `undecryptable`; `all`). For diagnosis only: to see which failures one
+    /// behaviour causes. The layer's own tests ignore it.
+    pub fn from_env() -> Self {
+        let off = std::env::var("AWS_BEHAVIOUR_OFF").unwrap_or_default();
+        off.split(',').map(str::trim).filter(|s| !s.is_empty()).fold(Self::default(), |b, switch| match switch {
+            "empty-pages" => b.without_empty_pages(),
+            "listing-lag" => b.without_listing_lag(),
+            "tag-limit" => b.without_tag_limit(),
+            "in-place" => b.without_in_place_checks(),
+            "value-size" => b.without_value_size_limit(),
+            "kms-keys" => b.without_kms_key_check(),
+            "undecryptable" => b.without_undecryptable(),
+            "all" => Self { seed: b.seed, ..Self::off() },
+            other => panic!("AWS_BEHAVIOUR_OFF: unknown behaviour '{other}'"),
+        })
+    }
+
+    /// Every behaviour off: the proxy forwards as the emulator answers.
+    pub fn off() -> Self {
+        Self {
+            empty_pages: false,
+            listing_lag: false,
+            tag_limit: false,
+            in_place_changes: false,
+            value_size: false,
+            kms_keys: false,
+            undecryptable: false,
+            ..Self::default()
+        }
+    }
+
+    pub fn without_empty_pages(self) -> Self {
+        Self { empty_pages: false, ..self }
+    }
+
+    /// Empty pages on, with `rate` for pages after the first (the first filtered page is always empty).
+    pub fn with_empty_page_rate(self, rate: f64) -> Self {
+        Self { empty_pages: true, empty_page_rate: rate, ..self }
+    }
+
+    /// The seed of the random empty pages.
+    pub fn with_seed(self, seed: u64) -> Self {
+        Self { seed, ..self }
+    }
+
+    pub fn without_listing_lag(self) -> Self {
+        Self { listing_lag: false, ..self }
+    }
+
+    /// Listing lag on, with `lag`.
+    pub fn with_lag(self, lag: Duration) -> Self {
+        Self { listing_lag: true, lag, ..self }
+    }
+
+    pub fn without_tag_limit(self) -> Self {
+        Self { tag_limit: false, ..self }
+    }
+
+    pub fn without_in_place_checks(self) -> Self {
+        Self { in_place_changes: false, ..self }
+    }
+
+    pub fn without_value_size_limit(self) -> Self {
+        Self { value_size: false, ..self }
+    }
+
+    pub fn without_kms_key_check(self) -> Self {
+        Self { kms_keys: false, ..self }
+    }
+
+    pub fn without_undecryptable(self) -> Self {
+        Self { undecryptable: false, ..self }
+    }
+
+    /// How long a test waits for a just-written parameter to be listed (the lag and a margin).
+    pub fn settle_time(&self) -> Duration {
+        if self.listing_lag {
+            self.lag + Duration::from_millis(200)
+        } else {
+            Duration::ZERO
+        }
+    }
+}
+
+/// What the layer of one proxy keeps between requests.
+#[derive(Default)]
+pub(crate) struct LayerState {
+    /// Region → empty pages injected.
+    empty_pages: Mutex<BTreeMap<String, u64>>,
+    /// Names whose SecureString cannot be decrypted.
+    undecryptable: Mutex<BTreeSet<String>>,
+}
+
+impl LayerState {
+    pub fn empty_pages(&self, region: &str) -> u64 {
+        self.empty_pages.lock().unwrap().get(region).copied().unwrap_or(0)
+    }
+
+    pub fn empty_pages_total(&self) -> u64 {
+        self.empty_pages.lock().unwrap().values().sum()
+    }
+
+    pub fn undecryptable(&self, name: &str) {
+        self.undecryptable.lock().unwrap().insert(name.to_owned());
+    }
+
+    fn count_empty_page(&self, region: &str) {
+        *self.empty_pages.lock().unwrap().entry(region.to_owned()).or_default() += 1;
+    }
+
+    fn is_undecryptable(&self, name: &str) -> bool {
+        self.undecryptable.lock().unwrap().contains(name)
+    }
+}
+
+/// The layer's answer to one request.
+pub(crate) struct Reply {
+    pub response: Response,
+    /// Answered by the layer itself (the request, or its write, did not take effect at the emulator).
+    pub emulated: bool,
+}
+
+impl Reply {
+    fn upstream(response: Response) -> Self {
+        Self { response, emulated: false }
+    }
+
+    fn emulated(response: Response) -> Self {
+        Self { response, emulated: true }
+    }
+
+    fn error(code: &str, message: &str) -> Self {
+        Self::emulated(aws_error(400, code, message))
+    }
+}
+
+/// The emulator, reached with the client's request head.
+struct Upstream<'a> {
+    addr: &'a str,
+    request: &'a Request,
+}
+
+impl Upstream<'_> {
+    /// The client's request as it is.
+    fn forward(&self) -> Response {
+        send(self.addr, &self.request.head, &self.request.body)
+    }
+
+    /// The client's request with `body` in place of its own.
+    fn forward_with(&self, body: &Value) -> Response {
+        send(self.addr, &self.request.head, &serde_json::to_vec(body).unwrap())
+    }
+
+    /// The layer's own call: `target` (`AmazonSSM.ListTagsForResource`) with `body`, in the client's
+    /// region; `service` replaces `ssm` in the SigV4 credential scope (moto routes by it).
+    fn call(&self, target: &str, service: &str, body: &Value) -> Response {
+        let head: Vec<String> = self
+            .request
+            .head
+            .iter()
+            .map(|line| {
+                let lower = line.to_ascii_lowercase();
+                if lower.starts_with("x-amz-target:") {
+                    format!("X-Amz-Target: {target}\r\n")
+                } else if lower.starts_with("authorization:") {
+                    line.replace("/ssm/aws4_request", &format!("/{service}/aws4_request"))
+                } else {
+                    line.clone()
+                }
+            })
+            .collect();
+        send(self.addr, &head, &serde_json::to_vec(body).unwrap())
+    }
+}
+
+fn text<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
+    body.get(key).and_then(Value::as_str)
+}
+
+impl AwsBehaviour {
+    /// Answer one request that passed the fault rules.
+    pub(crate) fn serve(&self, addr: &str, request: &Request, state: &LayerState) -> Reply {
+        let up = Upstream { addr, request };
+        let body: Value = match serde_json::from_slice(&request.body) {
+            Ok(body) if request.service == "AmazonSSM" => body,
+            _ => return Reply::upstream(up.forward()),
+        };
+        match request.operation.as_str() {
+            "DescribeParameters" => self.describe_parameters(&up, &body, state),
+            "AddTagsToResource" if self.tag_limit => self.add_tags(&up, &body),
+            "PutParameter" => self.put_parameter(&up, &body),
+            "GetParameter" | "GetParameters" | "GetParametersByPath" if self.undecryptable => {
+                self.read_values(&up, &body, state)
+            }
+            _ => Reply::upstream(up.forward()),
+        }
+    }
+
+    /// Behaviours 1 (empty pages) and 2 (listing lag).
+    fn describe_parameters(&self, up: &Upstream, body: &Value, state: &LayerState) -> Reply {
+        let request = up.request;
+        let filtered = body.get("ParameterFilters").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+        let token = text(body, "NextToken").filter(|t| !t.is_empty());
+        let synthetic = token.and_then(|t| t.strip_prefix(SYNTHETIC));
+        let response = match synthetic.map(hex::decode) {
+            // Ours: forward with the real token restored (none when the empty page was the first).
+            Some(Ok(real)) => {
+                let mut body = body.clone();
+                match String::from_utf8(real).unwrap_or_default() {
+                    real if real.is_empty() => body.as_object_mut().unwrap().remove("NextToken"),
+                    real => body.as_object_mut().unwrap().insert("NextToken".into(), real.into()),
+                };
+                up.forward_with(&body)
+            }
+            // Not hex after our prefix: the emulator answers InvalidNextToken, as AWS would.
+            Some(Err(_)) => up.forward(),
+            None if self.empty_pages && filtered && self.empty_here(request, token) => {
+                state.count_empty_page(&request.region);
+                let next = format!("{SYNTHETIC}{}", hex::encode(token.unwrap_or_default()));
+                return Reply::emulated(json_ok(&json!({"Parameters": [], "NextToken": next})));
+            }
+            None => up.forward(),
+        };
+        Reply::upstream(if self.listing_lag { self.hide_recent(response) } else { response })
+    }
+
+    /// Whether this (filtered, not synthetic) page is answered empty: always the first page; a later one
+    /// with `empty_page_rate`, from the seed and the request itself.
+    fn empty_here(&self, request: &Request, token: Option<&str>) -> bool {
+        token.is_none()
+            || unit(self.seed, &request.operation, &request.region, &request.body, 0, 2) < self.empty_page_rate
+    }
+
+    /// Behaviour 2: leave out what was created less than `lag` ago.
+    fn hide_recent(&self, response: Response) -> Response {
+        if response.status != 200 {
+            return response;
+        }
+        let mut body = response.json();
+        let Some(items) = body.get_mut("Parameters").and_then(Value::as_array_mut) else { return response };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+        let before = items.len();
+        items.retain(|p| {
+            let created = p.get("Version").and_then(Value::as_i64) == Some(1);
+            let modified = p.get("LastModifiedDate").and_then(Value::as_f64).unwrap_or(0.0);
+            !(created && now - modified < self.lag.as_secs_f64())
+        });
+        if items.len() == before {
+            return response;
+        }
+        response.with_json(&body)
+    }
+
+    /// Behaviour 3 for AddTagsToResource: the parameter's tags after the call, counted.
+    fn add_tags(&self, up: &Upstream, body: &Value) -> Reply {
+        if text(body, "ResourceType") != Some("Parameter") {
+            return Reply::upstream(up.forward());
+        }
+        let keys = |tags: Option<&Value>| -> BTreeSet<String> {
+            let tags = tags.and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            tags.iter().filter_map(|t| text(t, "Key")).filter(|k| !k.starts_with("aws:")).map(str::to_owned).collect()
+        };
+        let id = text(body, "ResourceId").unwrap_or_default();
+        let current =
+            up.call("AmazonSSM.ListTagsForResource", "ssm", &json!({"ResourceType": "Parameter", "ResourceId": id}));
+        // A parameter that does not exist: the emulator answers for it.
+        if current.status == 200 {
+            let mut all = keys(current.json().get("TagList"));
+            all.extend(keys(body.get("Tags")));
+            if all.len() > MAX_TAGS {
+                return Reply::error(
+                    "TooManyTagsError",
+                    &format!(
+                        "The Systems Manager resource {id} would have {} tags; the limit is {MAX_TAGS}.",
+                        all.len()
+                    ),
+                );
+            }
+        }
+        Reply::upstream(up.forward())
+    }
+
+    /// Behaviours 3 (Tags on create), 4 (type and tier in place), 5 (value size) and 6 (KMS key).
+    fn put_parameter(&self, up: &Upstream, body: &Value) -> Reply {
+        let name = text(body, "Name").unwrap_or_default();
+        let kind = text(body, "Type");
+        let tier = text(body, "Tier");
+        let overwrite = body.get("Overwrite").and_then(Value::as_bool).unwrap_or(false);
+        let length = text(body, "Value").map_or(0, |v| v.chars().count());
+        let key = text(body, "KeyId").filter(|k| *k != "alias/aws/ssm" && !k.ends_with(":alias/aws/ssm"));
+
+        let tags = body.get("Tags").and_then(Value::as_array).map_or(0, Vec::len);
+        if self.tag_limit && tags > MAX_TAGS {
+            return Reply::error(
+                "TooManyTagsError",
+                &format!("The Systems Manager resource {name} would have {tags} tags; the limit is {MAX_TAGS}."),
+            );
+        }
+
+        // The parameter as it is now, read only when a check needs it (an overwrite can keep its tier and type).
+        let needs_current = overwrite
+            && (self.in_place_changes
+                || (self.value_size && tier.is_none() && length > STANDARD_VALUE_LIMIT)
+                || (self.kms_keys && kind.is_none() && key.is_some()));
+        let current = if needs_current { current_parameter(up, name) } else { None };
+        let current_tier = current.as_ref().and_then(|c| text(c, "Tier"));
+        let current_kind = current.as_ref().and_then(|c| text(c, "Type"));
+
+        if self.in_place_changes {
+            if let (Some(kind), Some(now)) = (kind, current_kind) {
+                if kind != now {
+                    return Reply::error(
+                        "HierarchyTypeMismatchException",
+                        "Parameter Store doesn't support changing a parameter type in a hierarchy. For example, \
+                         you can't change a parameter from a String type to a SecureString type.",
+                    );
+                }
+            }
+            if current_tier == Some("Advanced") && tier == Some("Standard") {
+                return Reply::error(
+                    "ValidationException",
+                    "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the \
+                     advanced-parameter tier to the standard-parameter tier.",
+                );
+            }
+        }
+
+        if self.value_size {
+            let effective = tier.or(current_tier).unwrap_or("Standard");
+            let standard = effective == "Standard";
+            if standard && length > STANDARD_VALUE_LIMIT {
+                return Reply::error(
+                    "ValidationException",
+                    "Standard tier parameters support a maximum parameter value of 4096 characters. To create a \
+                     larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more \
+                     information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html",
+                );
+            }
+            if !standard && length > ADVANCED_VALUE_LIMIT {
+                return Reply::error(
+                    "ValidationException",
+                    "Advanced tier parameters support a maximum parameter value of 8192 characters.",
+                );
+            }
+        }
+
+        if self.kms_keys && (kind == Some("SecureString") || (kind.is_none() && current_kind == Some("SecureString"))) {
+            if let Some(key) = key {
+                let described = up.call("TrentService.DescribeKey", "kms", &json!({"KeyId": key}));
+                let state =
+                    described.json().pointer("/KeyMetadata/KeyState").and_then(Value::as_str).map(str::to_owned);
+                if described.status != 200 || state.as_deref() != Some("Enabled") {
+                    return Reply::error("InvalidKeyId", "The query key ID isn't valid.");
+                }
+            }
+        }
+        Reply::upstream(up.forward())
+    }
+
+    /// Behaviour 7: a read with decryption that would return an undecryptable SecureString fails whole.
+    fn read_values(&self, up: &Upstream, body: &Value, state: &LayerState) -> Reply {
+        let response = up.forward();
+        if body.get("WithDecryption").and_then(Value::as_bool) != Some(true) || response.status != 200 {
+            return Reply::upstream(response);
+        }
+        let answer = response.json();
+        let one = answer.get("Parameter").into_iter();
+        let many = answer.get("Parameters").and_then(Value::as_array).into_iter().flatten();
+        let blocked = one.chain(many).find(|p| {
+            text(p, "Type") == Some("SecureString") && text(p, "Name").is_some_and(|n| state.is_undecryptable(n))
+        });
+        match blocked.and_then(|p| text(p, "Name")) {
+            Some(name) => Reply::error(
+                "InvalidKeyId",
+                &format!("The query key ID isn't valid: the KMS key of {name} is not enabled or denies the caller."),
+            ),
+            None => Reply::upstream(response),
+        }
+    }
+}
+
+/// The parameter's metadata as DescribeParameters has it, straight from the emulator (behaviours 1 and
+/// 2 do not apply to the layer's own calls).
+fn current_parameter(up: &Upstream, name: &str) -> Option<Value> {
+    let filter = json!({"ParameterFilters": [{"Key": "Name", "Option": "Equals", "Values": [name]}], "MaxResults": 50});
+    let response = up.call("AmazonSSM.DescribeParameters", "ssm", &filter);
+    if response.status != 200 {
+        return None;
+    }
+    response.json().get("Parameters").and_then(Value::as_array).and_then(|items| items.first().cloned())
+}
+
+#[test]
+fn each_switch_turns_one_behaviour_off_and_all_of_them_make_off() {
+    let every = AwsBehaviour::default()
+        .without_empty_pages()
+        .without_listing_lag()
+        .without_tag_limit()
+        .without_in_place_checks()
+        .without_value_size_limit()
+        .without_kms_key_check()
+        .without_undecryptable();
+    assert_eq!(every, AwsBehaviour::off());
+    assert_eq!(AwsBehaviour::off().settle_time(), Duration::ZERO);
+    let tuned = AwsBehaviour::off().with_empty_page_rate(0.5).with_seed(7).with_lag(Duration::from_secs(1));
+    assert!(tuned.empty_pages && tuned.listing_lag);
+    assert_eq!((tuned.empty_page_rate, tuned.seed, tuned.settle_time()), (0.5, 7, Duration::from_millis(1200)));
+}
