@@ -84,7 +84,9 @@ test-synth: setup node arm64
 test-deploy: setup node arm64
 	$(WITH_EMU) --port 5000 scripts/deploy_test.sh
 
-test: setup lint test-unit test-integration test-infra test-synth test-deploy demo
+# `make test` ends with the demo; TEST_DEMO=no leaves it out (.ci/run has just run `make demo` itself).
+TEST_DEMO ?= yes
+test: setup lint test-unit test-integration test-infra test-synth test-deploy $(if $(filter yes,$(TEST_DEMO)),demo)
 
 # The whole pipeline locally: deploy the stack into the emulator, route events through the deployed rules,
 # replicate with the real binary under cargo-lambda's runtime emulator. Everything stops afterwards.
