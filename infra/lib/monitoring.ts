@@ -1,8 +1,9 @@
 // Alarms (function errors, dead letters, failed replications, full sync overdue) to an SNS topic, and a
 // dashboard. Replication metrics come from the function's JSON logs through metric filters.
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -23,15 +24,48 @@ export interface MonitoringProps {
 
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
+  readonly topicKey: kms.Key;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const { config } = props;
-    this.topic = new sns.Topic(this, 'Alarms', {
-      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
-      enforceSSL: true,
+    const stack = Stack.of(this);
+    // CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key alias/aws/sns: its key
+    // policy cannot be changed to let cloudwatch.amazonaws.com use it. The topic needs a customer managed key
+    // whose policy allows the service principal kms:Decrypt and kms:GenerateDataKey*.
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html ("Compatibility between event
+    // sources from AWS services and encrypted topics"); https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns
+    this.topicKey = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'ssm-replicator: encrypts the alarm topic; CloudWatch alarms of this account and region use it to publish',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
+    // The alarms of this account and region only. Naming each alarm's ARN is impossible here: the alarms
+    // reference the topic, the topic the key, so the key policy cannot reference the alarms (a cycle).
+    const alarmArns = `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*`;
+    const fromAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: { 'aws:SourceArn': alarmArns },
+    };
+    this.topicKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsPublishToTheEncryptedTopic',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: fromAlarms,
+    }));
+    this.topic = new sns.Topic(this, 'Alarms', { masterKey: this.topicKey, enforceSSL: true });
+    // The topic policy CDK writes (enforceSSL) replaces SNS's default one: allow the alarms explicitly.
+    // https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+    this.topic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsPublish',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [this.topic.topicArn],
+      conditions: fromAlarms,
+    }));
     if (config.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
 
     const fromLogs = (name: string, pattern: string) => {
