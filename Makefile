@@ -1,6 +1,6 @@
 # ssm-replicator — the verbs. `make demo` and `make test` are all a newcomer needs.
 .PHONY: help setup node arm64 build lint test test-unit test-integration test-infra test-synth test-deploy \
-        demo reliability bench release synth diff deploy destroy deploy-assembly emulator-start emulator-stop clean
+        test-assembly demo reliability bench release synth diff deploy destroy deploy-assembly diff-assembly emulator-start emulator-stop clean
 
 SHELL        := bash
 .SHELLFLAGS  := -euo pipefail -c
@@ -87,7 +87,7 @@ test-deploy: setup node arm64
 
 # `make test` ends with the demo; TEST_DEMO=no leaves it out (.ci/run has just run `make demo` itself).
 TEST_DEMO ?= yes
-test: setup lint test-unit test-integration test-infra test-synth test-deploy $(if $(filter yes,$(TEST_DEMO)),demo)
+test: setup lint test-unit test-integration test-infra test-synth test-assembly test-deploy $(if $(filter yes,$(TEST_DEMO)),demo)
 
 # The whole pipeline locally: deploy the stack into the emulator, route events through the deployed rules,
 # replicate with the real binary under cargo-lambda's runtime emulator. Everything stops afterwards.
@@ -135,9 +135,22 @@ ifneq ($(EMULATOR),external)
 endif
 endif
 
-# CI promotion: deploy a stack from an assembly synthesized earlier (make synth ENV=dev,prod).
+# CI promotion: deploy a stack from an assembly synthesized earlier (make synth ENV=dev,prod), after checking
+# that every Lambda asset's bootstrap is still executable (the assembly travels between jobs as a tar file).
 deploy-assembly: node
+	node scripts/assembly.js check infra/cdk.out
 	$(CDK) deploy --app infra/cdk.out $(STACK) --require-approval never
+
+# CI promotion: what deploying that assembly would change (the prod job shows it before the approval).
+diff-assembly: node
+	$(CDK) diff --app infra/cdk.out $(STACK)
+
+# The assembly round trip CI makes between jobs (pack, unpack, check the bootstrap bits), on the real
+# assembly that test-synth wrote.
+test-assembly: node
+	node scripts/assembly.js pack infra/cdk.out .cache/cloud-assembly.tar
+	node scripts/assembly.js unpack .cache/cloud-assembly.tar .cache/cloud-assembly/cdk.out
+	node scripts/assembly.js check .cache/cloud-assembly/cdk.out
 
 emulator-start: setup
 	scripts/emulator start
