@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { functionEnvironment } from '../lib/config';
-import { CHANGE_OPERATIONS, TAG_EVENTS } from '../lib/rules';
+import { ABSENT, BATCH_DELETE_EVENTS, CHANGE_OPERATIONS, TAG_EVENTS } from '../lib/rules';
 import { TARGET_ACTIONS } from '../lib/permissions';
 import { actions, resources, statements, synth } from './helpers';
 
@@ -102,25 +102,35 @@ describe('function', () => {
 });
 
 describe('rules', () => {
-  test('native change rule limited to the prefixes, CloudTrail tag rule, schedule; each with retries and a DLQ', () => {
+  test('native change rule limited to the prefixes, CloudTrail tag and batch-delete rules, schedule; each with retries and a DLQ', () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.ssm'],
         'detail-type': ['Parameter Store Change'],
-        detail: { operation: CHANGE_OPERATIONS, name: [{ prefix: '/app/' }] },
+        detail: { operation: CHANGE_OPERATIONS, name: [{ prefix: '/app/' }], exception: ABSENT },
       },
     });
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.ssm'],
         'detail-type': ['AWS API Call via CloudTrail'],
-        detail: { eventSource: ['ssm.amazonaws.com'], eventName: TAG_EVENTS },
+        detail: Match.objectLike({ eventSource: ['ssm.amazonaws.com'], eventName: TAG_EVENTS, errorCode: ABSENT }),
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ssm'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['ssm.amazonaws.com'], eventName: BATCH_DELETE_EVENTS, errorCode: ABSENT,
+          requestParameters: { names: [{ prefix: '/app/' }] },
+        },
       },
     });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
     const rules = Object.values(template.findResources('AWS::Events::Rule'));
-    expect(rules).toHaveLength(3);
+    expect(rules).toHaveLength(4);
     for (const rule of rules) {
       const targets = (rule as any).Properties.Targets;
       expect(targets).toHaveLength(1);
@@ -133,7 +143,7 @@ describe('rules', () => {
     const { template } = synth({ cloudTrail: false, pathPrefixes: [] });
     expect(Object.values(template.findResources('AWS::Events::Rule'))).toHaveLength(2);
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.ssm'], 'detail-type': ['Parameter Store Change'], detail: { operation: CHANGE_OPERATIONS } },
+      EventPattern: { source: ['aws.ssm'], 'detail-type': ['Parameter Store Change'], detail: { operation: CHANGE_OPERATIONS, exception: ABSENT } },
     });
   });
 
