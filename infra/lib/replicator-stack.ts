@@ -14,6 +14,8 @@ import { dropRedundantRoleDependencies } from './template-hygiene';
 
 export interface ReplicatorStackProps extends StackProps {
   readonly config: ReplicatorConfig;
+  /** Build the function in the cargo-lambda Docker image (`-c bundling=docker`). */
+  readonly dockerBundling?: boolean;
 }
 
 export class ReplicatorStack extends Stack {
@@ -25,7 +27,7 @@ export class ReplicatorStack extends Stack {
 
     const ruleDeadLetters = deadLetterQueue(this, 'RuleDeadLetters');
     const failedInvocations = deadLetterQueue(this, 'FailedInvocations');
-    this.replicator = new ReplicatorFunction(this, 'Replicator', { config, failedInvocations });
+    this.replicator = new ReplicatorFunction(this, 'Replicator', { config, failedInvocations, dockerBundling: props.dockerBundling });
     new ReplicatorRules(this, 'Rules', { config, function: this.replicator.function, deadLetters: ruleDeadLetters });
     new Monitoring(this, 'Monitoring', {
       config,

@@ -64,11 +64,33 @@ describe('environment configuration', () => {
 describe('synth', () => {
   const app = path.join(__dirname, '..', 'bin', 'app.ts');
   const tsNode = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'ts-node');
-  const run = (context: Record<string, unknown>) =>
+  const run = (context: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env) =>
     spawnSync(tsNode, ['--prefer-ts-exts', app], {
-      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-')) },
+      env: { ...env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-')) },
       encoding: 'utf8',
     });
+  /** A PATH with node and nothing else: no cargo, cargo-lambda, zig or python3. */
+  const nodeOnly = () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'bin-'));
+    fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+    const { CARGO_ZIGBUILD_ZIG_PATH: _zig, ...rest } = process.env;
+    return { ...rest, PATH: bin };
+  };
+
+  // Finding 4 (issue 11): without cargo-lambda, cargo-lambda-cdk switches to Docker bundling on its own (or
+  // fails deep inside a build). The app stops first and names what is missing.
+  test('a synth that must build the function stops, naming what is missing, when cargo-lambda and zig are absent', () => {
+    const r = run({ env: 'dev' }, nodeOnly());
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ssm-replicator: cannot build the Lambda function: missing cargo \(.*cargo-lambda \(.*zig \(/);
+    expect(r.stderr).toMatch(/-c bundling=docker/);
+  });
+
+  test('a synth that skips bundling (unit tests, cdk destroy) needs none of them', () => {
+    const r = run({ env: 'dev', 'aws:cdk:bundling-stacks': [] }, nodeOnly());
+    expect(r.stderr).not.toMatch(/cannot build/);
+    expect(r.status).toBe(0);
+  });
 
   test('an unknown env fails with a message naming it', () => {
     const r = run({ env: 'nope' });
