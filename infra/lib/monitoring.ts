@@ -11,7 +11,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ReplicatorConfig } from './config';
+import { OVERDUE_EVALUATION_PERIODS, ReplicatorConfig, overduePeriodMinutes } from './config';
 
 export const NAMESPACE = 'SsmReplicator';
 
@@ -102,11 +102,12 @@ export class Monitoring extends Construct {
         queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }));
     }
     alarm('FailedReplicationsAlarm', 'ssm-replicator: replications failed permanently (reason codes in the logs)', failed);
-    const interval = Duration.minutes(Math.max(config.fullSyncIntervalMinutes * 2, 30));
+    const interval = Duration.minutes(overduePeriodMinutes(config.fullSyncIntervalMinutes));
     alarm('FullSyncOverdue', `ssm-replicator: no full sync completed in ${interval.toMinutes()} minutes`,
       completed.with({ period: interval }), {
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         threshold: 1,
+        evaluationPeriods: OVERDUE_EVALUATION_PERIODS,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
 

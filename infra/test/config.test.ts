@@ -31,13 +31,39 @@ describe('environment configuration', () => {
       [{ deleteReplicas: 'yes' }, /deleteReplicas: must be true or false/],
       [{ alarmEmail: 'nobody' }, /alarmEmail: 'nobody' is not an e-mail address/],
       [{ logRetentionDays: 10 }, /logRetentionDays: must be one of/],
-      [{ reservedConcurrency: 0 }, /reservedConcurrency: must be a whole number from 1 to 100/],
+      [{ reservedConcurrency: 0 }, /reservedConcurrency: must be a whole number from 1 to 1000/],
       [{ colour: 'blue' }, /colour: unknown field/],
     ];
     for (const [overrides, message] of cases) {
       expect(bad(overrides)).toThrow(ConfigError);
       expect(bad(overrides)).toThrow(message);
     }
+  });
+
+  // Finding 5 (issue 11): what CloudFormation would reject fails synth instead.
+  test('rate expressions: singular unit for 1, plural above (EventBridge rejects rate(1 hours) and rate(5 hour))', () => {
+    expect(bad({ schedule: 'rate(1 hours)' })).toThrow(/schedule: 'rate\(1 hours\)': a value of 1 takes a singular unit \(rate\(1 hour\)\)/);
+    expect(bad({ schedule: 'rate(5 hour)' })).toThrow(/schedule: 'rate\(5 hour\)': a value above 1 takes a plural unit \(rate\(5 hours\)\)/);
+    expect(bad({ schedule: 'rate(2 day)' })).toThrow(ConfigError);
+    expect(bad({ schedule: 'rate(1 days)' })).toThrow(ConfigError);
+    expect(bad({ schedule: 'rate(30 minute)' })).toThrow(ConfigError);
+    for (const schedule of ['rate(1 hour)', 'rate(5 hours)', 'rate(1 day)', 'rate(2 days)', 'rate(30 minutes)']) {
+      expect(parseConfig('dev', { ...BASE, schedule }).schedule).toBe(schedule);
+    }
+  });
+
+  test('the overdue alarm window (period × evaluation periods) stays within CloudWatch\'s 604,800 s', () => {
+    // Twice the interval: 3.5 days between full syncs is the most.
+    expect(parseConfig('dev', { ...BASE, schedule: 'rate(3 days)' }).fullSyncIntervalMinutes).toBe(4320);
+    expect(parseConfig('dev', { ...BASE, schedule: 'cron(0 0 * * ? *)', fullSyncIntervalMinutes: 5040 }).fullSyncIntervalMinutes).toBe(5040);
+    expect(bad({ schedule: 'rate(4 days)' })).toThrow(/schedule: a full sync every 5760 minutes gives the overdue alarm a 691200 s window .* at most 604800 s/);
+    expect(bad({ schedule: 'cron(0 0 * * ? *)', fullSyncIntervalMinutes: 5041 })).toThrow(/at most 5040 minutes/);
+  });
+
+  test('reservedConcurrency is optional: absent means none', () => {
+    const { reservedConcurrency: _omitted, ...rest } = BASE;
+    expect(parseConfig('dev', rest).reservedConcurrency).toBeUndefined();
+    for (const env of ['dev', 'prod']) expect(loadEnvironment(env).reservedConcurrency).toBeUndefined();
   });
 
   test('rate schedules give the full-sync interval', () => {

@@ -96,6 +96,12 @@ describe('function', () => {
     expect(replicator.DependsOn).toEqual([expect.stringMatching(/^ReplicatorPolicy/), expect.stringMatching(/^ReplicatorRoleDefaultPolicy/)]);
   });
 
+  test('no reserved concurrency unless configured (Lambda keeps 100 of the account\'s concurrency unreserved)', () => {
+    const { template: t } = synth({ reservedConcurrency: undefined });
+    const fn = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('ReplicatorFunction'))![1] as any;
+    expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
   test('log group with retention', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
