@@ -55,7 +55,7 @@ describe('IAM: least privilege', () => {
     expect(logs.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/ReplicatorLogs/), 'Arn'] });
     const handOff = all.find((s) => s.Sid === 'HandOffFullSync')!;
     expect(handOff.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/ReplicatorFunction/), 'Arn'] });
-    const roles = template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('ssm-replicator') } });
+    const roles = template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('ssm-replicator: read the source region') } });
     expect(Object.keys(roles)).toHaveLength(1);
     expect(Object.values(roles)[0].Properties.ManagedPolicyArns).toBeUndefined();
   });
