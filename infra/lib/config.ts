@@ -149,6 +149,19 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
   for (const [r, k] of Object.entries(keys as Record<string, unknown>)) {
     if (!targetRegions.includes(r)) fail(`kmsKeys.${r}`, `'${r}' is not one of targetRegions`);
     if (typeof k !== 'string' || k.length === 0 || /[,=]/.test(k)) fail(`kmsKeys.${r}`, 'must be a key id, alias or ARN');
+    // A key ARN names its account and region. Replicas are written in this account only (cross-account
+    // targets do not exist yet), and the role may use only this account's keys: refuse it here rather than
+    // fail on every SecureString at run time.
+    const arn = /^arn:[a-z-]+:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/.+$/.exec(k as string);
+    if ((k as string).startsWith('arn:')) {
+      if (!arn) fail(`kmsKeys.${r}`, `'${k}' is not a KMS key or alias ARN`);
+      const [, keyRegion, keyAccount] = arn as RegExpExecArray;
+      if (account === undefined) fail(`kmsKeys.${r}`, 'a key ARN needs `account` set, to check that the key is in the account replicas are written to');
+      if (keyAccount !== account) {
+        fail(`kmsKeys.${r}`, `'${k}' is in account ${keyAccount}, not ${account}: cross-account keys are not supported (replicas are written in this account only)`);
+      }
+      if (keyRegion !== r) fail(`kmsKeys.${r}`, `'${k}' is a key in ${keyRegion}, not ${r}`);
+    }
     kmsKeys[r] = k as string;
   }
 

@@ -39,11 +39,11 @@ describe('IAM: least privilege', () => {
     const kms = all.filter((s) => actions(s).some((a) => /^kms:(Decrypt|Encrypt|GenerateDataKey)/.test(a)));
     expect(kms.map((s) => s.Sid).sort()).toEqual(['DecryptThroughSsm', 'EncryptReplicasThroughSsm']);
     for (const s of kms) expect(s.Condition?.StringEquals?.['kms:ViaService']).toBeDefined();
-    expect(kms.find((s) => s.Sid === 'DecryptThroughSsm')!.Condition).toEqual({
-      StringEquals: { 'kms:ViaService': ['ssm.us-east-1.amazonaws.com', 'ssm.us-east-2.amazonaws.com', 'ssm.eu-west-1.amazonaws.com'] },
+    expect(kms.find((s) => s.Sid === 'DecryptThroughSsm')!.Condition!.StringEquals).toEqual({
+      'kms:ViaService': ['ssm.us-east-1.amazonaws.com', 'ssm.us-east-2.amazonaws.com', 'ssm.eu-west-1.amazonaws.com'],
     });
-    expect(kms.find((s) => s.Sid === 'EncryptReplicasThroughSsm')!.Condition).toEqual({
-      StringEquals: { 'kms:ViaService': ['ssm.us-east-2.amazonaws.com', 'ssm.eu-west-1.amazonaws.com'] },
+    expect(kms.find((s) => s.Sid === 'EncryptReplicasThroughSsm')!.Condition!.StringEquals).toEqual({
+      'kms:ViaService': ['ssm.us-east-2.amazonaws.com', 'ssm.eu-west-1.amazonaws.com'],
     });
     const describe = all.find((s) => s.Sid === 'CheckTargetKeys')!;
     expect(actions(describe)).toEqual(['kms:DescribeKey']);
