@@ -38,8 +38,14 @@ function unpack(file, dir) {
 /** Problems with the assembly in `dir`; empty when every provided.* function can start. */
 function problems(dir) {
   const out = [];
-  const templates = fs.readdirSync(dir).filter((f) => f.endsWith('.template.json'));
-  if (templates.length === 0) return [`${dir}: no *.template.json (not a cloud assembly)`];
+  // The stacks the assembly's manifest lists (a reused cdk.out may hold stale templates of other stacks).
+  const manifestFile = path.join(dir, 'manifest.json');
+  if (!fs.existsSync(manifestFile)) return [`${dir}: no manifest.json (not a cloud assembly)`];
+  const artifacts = Object.values(JSON.parse(fs.readFileSync(manifestFile, 'utf8')).artifacts ?? {});
+  const templates = artifacts
+    .filter((a) => a.type === 'aws:cloudformation:stack' && a.properties?.templateFile)
+    .map((a) => a.properties.templateFile);
+  if (templates.length === 0) return [`${dir}: its manifest lists no stack`];
   let checked = 0;
   for (const t of templates) {
     const resources = JSON.parse(fs.readFileSync(path.join(dir, t), 'utf8')).Resources ?? {};
@@ -50,7 +56,7 @@ function problems(dir) {
         out.push(`${t}: ${id}: no aws:asset:path metadata, cannot find its code`);
         continue;
       }
-      const bootstrap = path.join(dir, asset, 'bootstrap');
+      const bootstrap = path.join(path.resolve(dir, asset), 'bootstrap');
       checked += 1;
       if (!fs.existsSync(bootstrap)) {
         out.push(`${t}: ${id}: ${path.relative(process.cwd(), bootstrap)} is missing`);

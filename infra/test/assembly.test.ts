@@ -19,6 +19,10 @@ function assembly(mode: number): string {
   fs.mkdirSync(path.join(out, 'asset.abc'), { recursive: true });
   fs.writeFileSync(path.join(out, 'asset.abc', 'bootstrap'), '#!/bin/sh\n');
   fs.chmodSync(path.join(out, 'asset.abc', 'bootstrap'), mode);
+  fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify({
+    version: '48.0.0',
+    artifacts: { S: { type: 'aws:cloudformation:stack', properties: { templateFile: 'S.template.json' } } },
+  }));
   fs.writeFileSync(path.join(out, 'S.template.json'), JSON.stringify({
     Resources: {
       Fn: { Type: 'AWS::Lambda::Function', Properties: { Runtime: 'provided.al2023' }, Metadata: { 'aws:asset:path': 'asset.abc' } },
