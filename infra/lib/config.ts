@@ -27,6 +27,8 @@ export interface ReplicatorConfig {
   readonly logRetentionDays: number;
   /** Run one full sync after each deploy. */
   readonly initialSync: boolean;
+  /** CloudFormation termination protection on the stack (default off; on in prod.json). */
+  readonly terminationProtection: boolean;
   /** Reserved concurrency of the function; absent: none (the function shares the account's pool). */
   readonly reservedConcurrency?: number;
 }
@@ -42,7 +44,7 @@ const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545
 const FIELDS = [
   'account', 'sourceRegion', 'targetRegions', 'selectionMode', 'selectionTag', 'pathPrefixes', 'kmsKeys',
   'deleteReplicas', 'adoptUnmanaged', 'schedule', 'fullSyncIntervalMinutes', 'cloudTrail', 'alarmEmail',
-  'logRetentionDays', 'initialSync', 'reservedConcurrency',
+  'logRetentionDays', 'initialSync', 'reservedConcurrency', 'terminationProtection',
 ];
 
 export const ENVIRONMENTS_DIR = path.join(__dirname, '..', 'environments');
@@ -214,6 +216,7 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     alarmEmail,
     logRetentionDays,
     initialSync: bool('initialSync'),
+    terminationProtection: o.terminationProtection === undefined ? false : bool('terminationProtection'),
     // Optional. Lambda keeps at least 100 of the account's concurrency unreserved, so reserving N needs an
     // account limit of N + 100 or more; new accounts can have less ("You can reserve up to the Unreserved
     // account concurrency value that is shown, minus 100"),

@@ -1,7 +1,7 @@
 // One stack: the function with its role, the rules, the dead-letter queues, monitoring, and optionally a
 // full sync after each deploy.
 import { createHash } from 'crypto';
-import { Lazy, RemovalPolicy, Stack, StackProps, Token } from 'aws-cdk-lib';
+import { Lazy, RemovalPolicy, Stack, StackProps, Tags, Token } from 'aws-cdk-lib';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -25,8 +25,11 @@ export class ReplicatorStack extends Stack {
   readonly replicator: ReplicatorFunction;
 
   constructor(scope: Construct, id: string, props: ReplicatorStackProps) {
-    super(scope, id, props);
+    super(scope, id, { terminationProtection: props.config.terminationProtection, ...props });
     const { config } = props;
+    // On every taggable resource of the stack (and the stack itself).
+    Tags.of(this).add('project', 'ssm-replicator');
+    Tags.of(this).add('environment', config.name);
 
     const ruleDeadLetters = deadLetterQueue(this, 'RuleDeadLetters');
     const failedInvocations = deadLetterQueue(this, 'FailedInvocations');
@@ -107,14 +110,15 @@ export class ReplicatorStack extends Stack {
     const policy = `/${this.stackName}/Replicator/Policy/Resource`;
     // cdk-nag names resources as they are rendered: a literal account, or <AWS::AccountId> when unresolved.
     const account = Token.isUnresolved(this.account) ? '<AWS::AccountId>' : this.account;
+    const partition = Token.isUnresolved(this.partition) ? '<AWS::Partition>' : this.partition;
     const wildcards = [
       'Resource::*',
-      `Resource::arn:<AWS::Partition>:kms:${config.sourceRegion}:${account}:key/*`,
-      ...config.targetRegions.map((r) => `Resource::arn:<AWS::Partition>:kms:${r}:${account}:key/*`),
+      `Resource::arn:${partition}:kms:${config.sourceRegion}:${account}:key/*`,
+      ...config.targetRegions.map((r) => `Resource::arn:${partition}:kms:${r}:${account}:key/*`),
       ...[config.sourceRegion, ...config.targetRegions].flatMap((r) =>
         config.pathPrefixes.length === 0
-          ? [`Resource::arn:<AWS::Partition>:ssm:${r}:${account}:parameter/*`]
-          : config.pathPrefixes.map((p) => `Resource::arn:<AWS::Partition>:ssm:${r}:${account}:parameter${p.replace(/\/+$/, '')}/*`)),
+          ? [`Resource::arn:${partition}:ssm:${r}:${account}:parameter/*`]
+          : config.pathPrefixes.map((p) => `Resource::arn:${partition}:ssm:${r}:${account}:parameter${p.replace(/\/+$/, '')}/*`)),
     ];
     NagSuppressions.addResourceSuppressionsByPath(this, policy, [
       {
