@@ -1,5 +1,11 @@
-// Alarms (function errors, dead letters, failed replications, full sync overdue) to an SNS topic, and a
-// dashboard. Replication metrics come from the function's JSON logs through metric filters.
+// Alarms to an SNS topic, and a dashboard. Replication metrics come from the function's JSON logs through
+// metric filters (FILTERS: infra/test/alarms.test.ts ties each pattern to the log call in the Rust code).
+//
+// Alarms page on what is left after the retries, never on an error a retry fixes: events EventBridge could
+// not deliver after its retries (RuleDeadLetters), invocations that failed after Lambda's retries
+// (FailedInvocations), on-failure records Lambda could not deliver (DestinationDeliveryFailures), permanent
+// per-parameter failures (FailedReplications, reason not `transient`) and a full sync that stopped
+// completing. Function errors (each failed attempt, retried) are on the dashboard only.
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -14,6 +20,19 @@ import { Construct } from 'constructs';
 import { OVERDUE_EVALUATION_PERIODS, ReplicatorConfig, overduePeriodMinutes } from './config';
 
 export const NAMESPACE = 'SsmReplicator';
+
+/**
+ * Metric filter patterns on the function's JSON log lines (tracing's JSON format: the event's fields, its
+ * message included, under `fields`). Transient failures are retried (the invocation fails, Lambda retries it,
+ * then the FailedInvocations queue holds it; a full sync repairs on its next run): they do not count.
+ * JSON filter syntax (`=`, `!=`, `&&`, `||` on `$.` selectors):
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
+ */
+export const FILTERS = {
+  FailedReplications: '{ $.fields.message = "replication result" && $.fields.outcome = "failed" && $.fields.reason != "transient" }',
+  WrittenReplications: '{ $.fields.message = "replication result" && ($.fields.outcome = "created" || $.fields.outcome = "updated" || $.fields.outcome = "deleted") }',
+  FullSyncCompleted: '{ $.fields.message = "full sync complete" }',
+};
 
 export interface MonitoringProps {
   readonly config: ReplicatorConfig;
@@ -68,7 +87,8 @@ export class Monitoring extends Construct {
     }));
     if (config.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
 
-    const fromLogs = (name: string, pattern: string) => {
+    const fromLogs = (name: keyof typeof FILTERS) => {
+      const pattern = FILTERS[name];
       new logs.MetricFilter(this, `${name}Filter`, {
         logGroup: props.logGroup,
         filterPattern: logs.FilterPattern.literal(pattern),
@@ -79,9 +99,9 @@ export class Monitoring extends Construct {
       });
       return new cloudwatch.Metric({ namespace: NAMESPACE, metricName: name, statistic: 'Sum', period: Duration.minutes(5) });
     };
-    const failed = fromLogs('FailedReplications', '{ $.fields.message = "replication result" && $.fields.outcome = "failed" }');
-    const written = fromLogs('WrittenReplications', '{ $.fields.message = "replication result" && ($.fields.outcome = "created" || $.fields.outcome = "updated" || $.fields.outcome = "deleted") }');
-    const completed = fromLogs('FullSyncCompleted', '{ $.fields.message = "full sync complete" }');
+    const failed = fromLogs('FailedReplications');
+    const written = fromLogs('WrittenReplications');
+    const completed = fromLogs('FullSyncCompleted');
 
     const alarm = (alarmId: string, description: string, metric: cloudwatch.Metric, opts: Partial<cloudwatch.CreateAlarmOptions> = {}) => {
       const a = metric.createAlarm(this, alarmId, {
@@ -96,7 +116,10 @@ export class Monitoring extends Construct {
       this.alarms.push(a);
       return a;
     };
-    alarm('FunctionErrors', 'ssm-replicator invocations failed (Lambda retries them)', props.function.metricErrors({ period: Duration.minutes(5) }));
+    // Lambda could not deliver an on-failure record to the FailedInvocations queue: the event is lost.
+    // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html (DestinationDeliveryFailures)
+    alarm('DestinationDeliveryFailures', 'ssm-replicator: Lambda could not deliver failed invocations to the FailedInvocations queue (events lost)',
+      props.function.metric('DestinationDeliveryFailures', { statistic: 'Sum', period: Duration.minutes(5) }));
     for (const { name, queue } of props.queues) {
       alarm(`${name}Depth`, `ssm-replicator: messages in the ${name} dead-letter queue (see README: redriving)`,
         queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }));

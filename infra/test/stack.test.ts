@@ -170,7 +170,7 @@ describe('rules', () => {
 });
 
 describe('monitoring', () => {
-  test('alarms for errors, both DLQs, failed replications and an overdue full sync, all to the topic', () => {
+  test('alarms for undeliverable failures, both DLQs, failed replications and an overdue full sync, all to the topic', () => {
     const { template } = synth();
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(5);
@@ -181,7 +181,7 @@ describe('monitoring', () => {
       MetricName: 'FullSyncCompleted', ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching', Period: 7200,
     });
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
-      FilterPattern: '{ $.fields.message = "replication result" && $.fields.outcome = "failed" }',
+      FilterPattern: '{ $.fields.message = "replication result" && $.fields.outcome = "failed" && $.fields.reason != "transient" }',
       MetricTransformations: [Match.objectLike({ MetricName: 'FailedReplications', MetricNamespace: 'SsmReplicator' })],
     });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
