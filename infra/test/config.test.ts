@@ -40,7 +40,12 @@ describe('environment configuration', () => {
     }
   });
 
-  // Finding 5 (issue 11): what CloudFormation would reject fails synth instead.
+  // Finding 5 (issue 11): what CloudFormation would reject fails synth instead. Rate expressions: "If the
+  // value is equal to 1, then the unit must be singular. If the value is greater than 1, the unit must be
+  // plural" (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rate-expressions.html). Alarms:
+  // "Period multiplied by EvaluationPeriods can't be more than 604,800 seconds"
+  // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html). Reserved
+  // concurrency: Lambda keeps 100 unreserved (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
   test('rate expressions: singular unit for 1, plural above (EventBridge rejects rate(1 hours) and rate(5 hour))', () => {
     expect(bad({ schedule: 'rate(1 hours)' })).toThrow(/schedule: 'rate\(1 hours\)': a value of 1 takes a singular unit \(rate\(1 hour\)\)/);
     expect(bad({ schedule: 'rate(5 hour)' })).toThrow(/schedule: 'rate\(5 hour\)': a value above 1 takes a plural unit \(rate\(5 hours\)\)/);
