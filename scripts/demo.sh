@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 # CloudFormation's template URL must name localhost: the literal 127.0.0.1 breaks moto's S3 URL parsing.
 export AWS_ENDPOINT_URL=http://localhost:5000 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+# `make demo` is a fresh clone's first command: nothing may assume another target created .cache/.
+mkdir -p .cache
 cdk_args=""
 if [ -n "${DEMO_TARGET_REGIONS:-}" ]; then
   # The same environment file with other target regions, in a directory of its own.

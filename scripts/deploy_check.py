@@ -78,8 +78,8 @@ def deployed():
     for sid in ("ReadSourceParameters", "WriteReplicas", "ListParameters", "DecryptThroughSsm", "HandOffFullSync"):
         if sid not in sids:
             fail(f"role {role_name} lacks statement {sid} (has {sorted(s for s in sids if s)})")
-    # Both rules (change, tag change) and the schedule, each targeting the function.
-    rules = one(by_type, "AWS::Events::Rule", 3)
+    # The rules (change, tag change, batch delete) and the schedule, each targeting the function.
+    rules = one(by_type, "AWS::Events::Rule", 4)
     for rule in rules:
         name = rule.split("|")[-1].rsplit("/", 1)[-1]
         targets = events.list_targets_by_rule(Rule=name)["Targets"]
@@ -101,7 +101,7 @@ def deployed():
         if kinds.count(kind) != count:
             fail(f"the deployed template has {kinds.count(kind)} {kind}, expected {count}")
     print(f"deploy check: {STACK} deployed — function {fn_name} (environment as synthesized), role with "
-          f"{len(sids)} statements, 3 rules targeting it, 2 dead-letter queues, alarm topic, dashboard; "
+          f"{len(sids)} statements, 4 rules targeting it, 2 dead-letter queues, alarm topic, dashboard; "
           f"5 alarms, the async-invoke settings, 3 metric filters and 2 queue policies in the deployed "
           f"template (the emulator's CloudFormation does not create those types)")
     json.dump({"function": fn_name, "role": role_name, "rules": rules, "topic": topic, "dashboard": dashboard,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The AWS API emulator (moto server) with five corrections towards AWS behaviour.
+"""The AWS API emulator (moto server) with six corrections towards AWS behaviour.
 
 1. moto 5.2.5 returns DescribeParameters in pages of 10 whatever MaxResults says; AWS honours MaxResults
    (1-50). ssm-replicator's call budgets depend on 50-result pages, so DescribeParameters honours
@@ -16,6 +16,9 @@
    every policy ("To remove all policies from an existing parameter, ... apply an empty policy ...: [{}]",
    https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-policies.html). Here it
    removes them.
+6. moto's CloudFormation creates an AWS::KMS::Key by handing the template's Tags (`Key`/`Value`, as
+   CloudFormation writes them) to KMS's tagger, which expects `TagKey`/`TagValue`, and fails the whole
+   deployment with KeyError. Here the tags are converted first, as CloudFormation does.
 Nothing else changes. The AWS behaviours that concern what a client must cope with (empty pages,
 listing lag, limits, rejected type changes, missing keys) are reproduced by the integration tests'
 AWS-behaviour proxy instead (function/tests/integration/aws_behaviour.rs).
@@ -28,6 +31,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
+from moto.kms.models import Key
 from moto.server import main
 from moto.ssm.exceptions import SSMException
 from moto.ssm.models import SimpleSystemManagerBackend
@@ -86,6 +90,19 @@ Rule.send_to_targets = send_to_targets
 EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE.replace(
     '"version": "0",', '"version": "0", "account": "<account>",')
 assert '"account"' in EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+
+_create_key_from_cloudformation = Key.create_from_cloudformation_json.__func__
+
+
+def create_key_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any) -> Any:
+    template = copy.deepcopy(cloudformation_json)
+    properties = template.get("Properties", {})
+    properties["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} if "Key" in t else t
+                          for t in properties.get("Tags", [])]
+    return _create_key_from_cloudformation(cls, resource_name, template, *args, **kwargs)
+
+
+Key.create_from_cloudformation_json = classmethod(create_key_from_cloudformation)
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,9 @@
 //!
 //! Accepted (DESIGN.md §4): native "Parameter Store Change", CloudTrail "AWS API Call via CloudTrail" for
 //! SSM parameter calls, "Scheduled Event", and the manual commands `{"action":"full-sync"}` and
-//! `{"action":"sync","names":[...]}`. Anything else is an `EventError` naming what is wrong.
+//! `{"action":"sync","names":[...]}`. A well-formed event that is not about a parameter (a tag change on
+//! another SSM resource type) or that reports a failed write is `Command::Ignore` with its reason; anything
+//! malformed or foreign is an `EventError` naming what is wrong.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
@@ -68,8 +70,6 @@ pub enum EventError {
     UnsupportedEventName(String),
     #[error("detail.eventSource '{0}' is not ssm.amazonaws.com")]
     NotSsm(String),
-    #[error("detail.requestParameters.resourceType '{0}' is not Parameter")]
-    NotAParameter(String),
     #[error("manual command is malformed: {0}")]
     Manual(String),
     #[error("action '{0}' is not a manual command (expected 'sync' or 'full-sync')")]
@@ -170,7 +170,9 @@ fn cloudtrail(detail: &Value) -> Result<Parsed, EventError> {
         "AddTagsToResource" | "RemoveTagsFromResource" => {
             let kind = string(request, "resourceType", "detail.requestParameters.resourceType")?;
             if kind != "Parameter" {
-                return Err(EventError::NotAParameter(clip(kind)));
+                // A tag change on a document, instance, maintenance window, OpsItem…: well formed, just
+                // not ours. Ignored, not an error: an error would be retried and dead-lettered.
+                return Ok(Parsed { trigger, command: Command::Ignore(Reason::NotAParameter) });
             }
             let id = string(request, "resourceId", "detail.requestParameters.resourceId")?;
             vec![parse_name(name_from_resource_id(id), "detail.requestParameters.resourceId")?]

@@ -61,6 +61,25 @@ fn cloudtrail_calls_name_their_parameters_and_never_carry_the_value() {
 }
 
 #[test]
+fn a_tag_change_on_another_ssm_resource_type_is_ignored_not_rejected() {
+    for (file, trigger) in [
+        ("cloudtrail-add-tags-document.json", "cloudtrail:AddTagsToResource"),
+        ("cloudtrail-remove-tags-maintenance-window.json", "cloudtrail:RemoveTagsFromResource"),
+    ] {
+        let p = parsed(file);
+        assert_eq!(p.trigger, trigger, "{file}");
+        assert_eq!(p.command, Command::Ignore(Reason::NotAParameter), "{file}");
+    }
+}
+
+#[test]
+fn events_for_names_outside_the_prefixes_still_parse_the_handler_decides() {
+    // Parsing knows nothing of the configured prefixes; the handler reports these as ignored.
+    assert_eq!(parsed("cloudtrail-add-tags-outside-prefixes.json").command, names(&["/other/db/url"]));
+    assert_eq!(parsed("native-update-outside-prefixes.json").command, names(&["/other/db/url"]));
+}
+
+#[test]
 fn schedule_and_manual_commands() {
     assert_eq!(parsed("scheduled.json").command, Command::FullSync(Cursor::start()));
     assert_eq!(parsed("manual-full-sync.json").command, Command::FullSync(Cursor::start()));
@@ -82,7 +101,6 @@ const MALFORMED: &[(&str, &str)] = &[
     ("bad-time.json", "EventBridge envelope is malformed"),
     ("cloudtrail-missing-request.json", "missing field 'detail.requestParameters'"),
     ("cloudtrail-names-not-array.json", "'detail.requestParameters.names' must be an array"),
-    ("cloudtrail-not-a-parameter.json", "detail.requestParameters.resourceType 'Document' is not Parameter"),
     ("cloudtrail-not-ssm.json", "eventSource 's3.amazonaws.com'"),
     ("cloudtrail-unsupported-event.json", "'GetParameter' is not an SSM parameter call"),
     ("detail-not-object.json", "missing field 'detail.operation'"),

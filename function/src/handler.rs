@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use tracing::{error, info};
 
 use crate::aws::ApiCalls;
-use crate::domain::{ParameterResult, Report};
+use crate::domain::{ParameterResult, Reason, Report};
 use crate::engine::{FullSyncError, Replicator};
 use crate::events::{self, Command, EventError, Origin};
 use crate::ports::{Continuation, KeyResolver, ParameterStore, StoreError};
@@ -50,7 +50,15 @@ impl<S: ParameterStore, K: KeyResolver, C: Continuation> Handler<S, K, C> {
         // transient failures are reported, not turned into a failed (and retried) invocation.
         let is_full_sync = matches!(parsed.command, Command::FullSync(_));
         match parsed.command {
-            Command::Sync(names) => self.replicator.sync_names(&names, &mut report).await,
+            Command::Sync(names) => {
+                // Every name outside the path prefixes: nothing is ours to replicate (each is also reported
+                // skipped with outside-prefixes, without any AWS call). Not an error.
+                let selection = &self.replicator.config().selection;
+                if names.iter().all(|n| !selection.covers(n)) {
+                    report.ignored = Some(Reason::OutsidePrefixes);
+                }
+                self.replicator.sync_names(&names, &mut report).await
+            }
             Command::Ignore(reason) => report.ignored = Some(reason),
             Command::FullSync(cursor) => {
                 let mut sink = |r: ParameterResult| report.tally(r);

@@ -27,7 +27,10 @@ export interface ReplicatorConfig {
   readonly logRetentionDays: number;
   /** Run one full sync after each deploy. */
   readonly initialSync: boolean;
-  readonly reservedConcurrency: number;
+  /** CloudFormation termination protection on the stack (default off; on in prod.json). */
+  readonly terminationProtection: boolean;
+  /** Reserved concurrency of the function; absent: none (the function shares the account's pool). */
+  readonly reservedConcurrency?: number;
 }
 
 export class ConfigError extends Error {}
@@ -41,10 +44,24 @@ const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545
 const FIELDS = [
   'account', 'sourceRegion', 'targetRegions', 'selectionMode', 'selectionTag', 'pathPrefixes', 'kmsKeys',
   'deleteReplicas', 'adoptUnmanaged', 'schedule', 'fullSyncIntervalMinutes', 'cloudTrail', 'alarmEmail',
-  'logRetentionDays', 'initialSync', 'reservedConcurrency',
+  'logRetentionDays', 'initialSync', 'reservedConcurrency', 'terminationProtection',
 ];
 
 export const ENVIRONMENTS_DIR = path.join(__dirname, '..', 'environments');
+
+/**
+ * The "full sync overdue" alarm's period: twice the full-sync interval, at least 30 minutes. The alarm
+ * evaluates one period. CloudWatch: "Period multiplied by EvaluationPeriods can't be more than 604,800
+ * seconds" (and 86,400 s for periods under an hour),
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (the Period
+ * field; the same text: https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/cloudwatch/aws.sdk.kotlin.services.cloudwatch.model/-put-metric-alarm-request/period.html)
+ */
+export function overduePeriodMinutes(fullSyncIntervalMinutes: number): number {
+  return Math.max(fullSyncIntervalMinutes * 2, 30);
+}
+export const OVERDUE_EVALUATION_PERIODS = 1;
+/** CloudWatch's bound on period × evaluation periods for periods of an hour or more (seven days). */
+export const MAX_ALARM_WINDOW_SECONDS = 604_800;
 
 /** Read and validate environments/<name>.json. */
 export function loadEnvironment(name: string, dir = ENVIRONMENTS_DIR): ReplicatorConfig {
@@ -134,6 +151,19 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
   for (const [r, k] of Object.entries(keys as Record<string, unknown>)) {
     if (!targetRegions.includes(r)) fail(`kmsKeys.${r}`, `'${r}' is not one of targetRegions`);
     if (typeof k !== 'string' || k.length === 0 || /[,=]/.test(k)) fail(`kmsKeys.${r}`, 'must be a key id, alias or ARN');
+    // A key ARN names its account and region. Replicas are written in this account only (cross-account
+    // targets do not exist yet), and the role may use only this account's keys: refuse it here rather than
+    // fail on every SecureString at run time.
+    const arn = /^arn:[a-z-]+:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/.+$/.exec(k as string);
+    if ((k as string).startsWith('arn:')) {
+      if (!arn) fail(`kmsKeys.${r}`, `'${k}' is not a KMS key or alias ARN`);
+      const [, keyRegion, keyAccount] = arn as RegExpExecArray;
+      if (account === undefined) fail(`kmsKeys.${r}`, 'a key ARN needs `account` set, to check that the key is in the account replicas are written to');
+      if (keyAccount !== account) {
+        fail(`kmsKeys.${r}`, `'${k}' is in account ${keyAccount}, not ${account}: cross-account keys are not supported (replicas are written in this account only)`);
+      }
+      if (keyRegion !== r) fail(`kmsKeys.${r}`, `'${k}' is a key in ${keyRegion}, not ${r}`);
+    }
     kmsKeys[r] = k as string;
   }
 
@@ -144,6 +174,12 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     const n = Number(rate[1]);
     fullSyncIntervalMinutes = n * (rate[2].startsWith('minute') ? 1 : rate[2].startsWith('hour') ? 60 : 1440);
     if (n === 0) fail('schedule', 'must not be rate(0 ...)');
+    // EventBridge: "If the value is equal to 1, then the unit must be singular. If the value is greater
+    // than 1, the unit must be plural" (rate(1 hours) and rate(5 hour) are rejected).
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rate-expressions.html
+    const plural = rate[2].endsWith('s');
+    if (n === 1 && plural) fail('schedule', `'${schedule}': a value of 1 takes a singular unit (rate(1 ${rate[2].slice(0, -1)}))`);
+    if (n > 1 && !plural) fail('schedule', `'${schedule}': a value above 1 takes a plural unit (rate(${n} ${rate[2]}s))`);
     if (o.fullSyncIntervalMinutes !== undefined) fail('fullSyncIntervalMinutes', 'is derived from schedule rate(...); remove it');
   } else if (/^cron\(.+\)$/.test(schedule)) {
     fullSyncIntervalMinutes = int('fullSyncIntervalMinutes', 1, 10080);
@@ -151,6 +187,12 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     return fail('schedule', `'${schedule}' is not rate(N minutes|hours|days) or cron(...)`);
   }
   if (fullSyncIntervalMinutes < 15) fail('schedule', 'must leave at least 15 minutes between full syncs (a full sync may take that long)');
+  const window = overduePeriodMinutes(fullSyncIntervalMinutes) * 60 * OVERDUE_EVALUATION_PERIODS;
+  if (window > MAX_ALARM_WINDOW_SECONDS) {
+    fail('schedule', `a full sync every ${fullSyncIntervalMinutes} minutes gives the overdue alarm a ${window} s window ` +
+      `(twice the interval); CloudWatch allows at most ${MAX_ALARM_WINDOW_SECONDS} s, so at most ` +
+      `${MAX_ALARM_WINDOW_SECONDS / 60 / 2 / OVERDUE_EVALUATION_PERIODS} minutes (3.5 days) between full syncs`);
+  }
 
   const alarmEmail = str('alarmEmail', false);
   if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) fail('alarmEmail', `'${alarmEmail}' is not an e-mail address`);
@@ -174,7 +216,12 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     alarmEmail,
     logRetentionDays,
     initialSync: bool('initialSync'),
-    reservedConcurrency: int('reservedConcurrency', 1, 100),
+    terminationProtection: o.terminationProtection === undefined ? false : bool('terminationProtection'),
+    // Optional. Lambda keeps at least 100 of the account's concurrency unreserved, so reserving N needs an
+    // account limit of N + 100 or more; new accounts can have less ("You can reserve up to the Unreserved
+    // account concurrency value that is shown, minus 100"),
+    // https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+    reservedConcurrency: o.reservedConcurrency === undefined ? undefined : int('reservedConcurrency', 1, 1000),
   };
 }
 

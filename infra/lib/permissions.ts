@@ -1,5 +1,6 @@
 // The function's permissions, least privilege (DESIGN.md §3): reads in the source, writes only in the
-// targets, both bounded by the path prefixes; KMS use only through SSM (kms:ViaService).
+// targets, both bounded by the path prefixes; no DeleteParameter unless deletes propagate; KMS use only
+// through SSM (kms:ViaService) and only for the replicated parameters (SSM's encryption context).
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ReplicatorConfig } from './config';
 
@@ -17,11 +18,22 @@ function keyArns(regions: string[], account: string, partition: string): string[
   return regions.map((r) => `arn:${partition}:kms:${r}:${account}:key/*`);
 }
 
-function viaSsm(regions: string[]): Record<string, unknown> {
-  return { StringEquals: { 'kms:ViaService': regions.map((r) => `ssm.${r}.amazonaws.com`) } };
+/**
+ * Through SSM in these regions, for these parameters only. Parameter Store passes the parameter's ARN as the
+ * encryption context (`PARAMETER_ARN`) when it encrypts or decrypts a SecureString value, so a key shared
+ * with other parameters is usable here only for the replicated ones.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html (encryption context);
+ * the condition key: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
+ */
+function viaSsmFor(regions: string[], parameters: string[]): Record<string, unknown> {
+  return {
+    StringEquals: { 'kms:ViaService': regions.map((r) => `ssm.${r}.amazonaws.com`) },
+    StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': parameters },
+  };
 }
 
 export const SOURCE_READ_ACTIONS = ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:ListTagsForResource'];
+/** Every action the function may need in a target region. */
 export const TARGET_ACTIONS = [
   ...SOURCE_READ_ACTIONS,
   'ssm:PutParameter',
@@ -30,9 +42,16 @@ export const TARGET_ACTIONS = [
   'ssm:DeleteParameter',
 ];
 
+/** The target actions this configuration needs: DeleteParameter only when deletes propagate. */
+export function targetActions(c: ReplicatorConfig): string[] {
+  return TARGET_ACTIONS.filter((a) => c.deleteReplicas || a !== 'ssm:DeleteParameter');
+}
+
 /** Every statement of the function's policy except logging and self-invocation (added by the stack). */
 export function replicatorStatements(c: ReplicatorConfig, account: string, partition: string): iam.PolicyStatement[] {
   const everyRegion = [c.sourceRegion, ...c.targetRegions];
+  const targetParameters = c.targetRegions.flatMap((r) => parameterArns(c, r, account, partition));
+  const everyParameter = everyRegion.flatMap((r) => parameterArns(c, r, account, partition));
   return [
     new iam.PolicyStatement({
       sid: 'ReadSourceParameters',
@@ -41,8 +60,8 @@ export function replicatorStatements(c: ReplicatorConfig, account: string, parti
     }),
     new iam.PolicyStatement({
       sid: 'WriteReplicas',
-      actions: TARGET_ACTIONS,
-      resources: c.targetRegions.flatMap((r) => parameterArns(c, r, account, partition)),
+      actions: targetActions(c),
+      resources: targetParameters,
     }),
     // DescribeParameters has no resource-level permissions: "*" is the only possible resource.
     new iam.PolicyStatement({ sid: 'ListParameters', actions: ['ssm:DescribeParameters'], resources: ['*'] }),
@@ -51,13 +70,13 @@ export function replicatorStatements(c: ReplicatorConfig, account: string, parti
       sid: 'DecryptThroughSsm',
       actions: ['kms:Decrypt'],
       resources: keyArns(everyRegion, account, partition),
-      conditions: viaSsm(everyRegion),
+      conditions: viaSsmFor(everyRegion, everyParameter),
     }),
     new iam.PolicyStatement({
       sid: 'EncryptReplicasThroughSsm',
       actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
       resources: keyArns(c.targetRegions, account, partition),
-      conditions: viaSsm(c.targetRegions),
+      conditions: viaSsmFor(c.targetRegions, targetParameters),
     }),
     // The function checks that a target key exists and is enabled before writing a SecureString (SSM only
     // validates later in some cases). DescribeKey is called directly, so it cannot carry kms:ViaService.

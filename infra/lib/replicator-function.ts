@@ -11,13 +11,17 @@ import { Construct } from 'constructs';
 import { ReplicatorConfig, functionEnvironment } from './config';
 import { replicatorStatements } from './permissions';
 
-export const MANIFEST = path.join(__dirname, '..', '..', 'function', 'Cargo.toml');
+// The workspace manifest: the function crate inherits from it (edition, lints) and the lockfile is the
+// workspace's. Docker bundling mounts the manifest's directory, so it must be the repository root.
+export const MANIFEST = path.join(__dirname, '..', '..', 'Cargo.toml');
 export const BINARY = 'ssm-replicator-lambda';
 
 export interface ReplicatorFunctionProps {
   readonly config: ReplicatorConfig;
   /** Where invocations that failed after Lambda's retries go. */
   readonly failedInvocations: sqs.IQueue;
+  /** Build in the cargo-lambda Docker image instead of with the local cargo-lambda. */
+  readonly dockerBundling?: boolean;
 }
 
 export class ReplicatorFunction extends Construct {
@@ -56,7 +60,11 @@ export class ReplicatorFunction extends Construct {
       binaryName: BINARY,
       architecture: lambda.Architecture.ARM_64,
       runtime: 'provided.al2023',
-      bundling: { architecture: lambda.Architecture.ARM_64, cargoLambdaFlags: ['--locked'] },
+      bundling: {
+        architecture: lambda.Architecture.ARM_64,
+        cargoLambdaFlags: ['--locked'],
+        forcedDockerBundling: props.dockerBundling ?? false,
+      },
       role: this.role,
       logGroup: this.logGroup,
       memorySize: 512,

@@ -1,8 +1,11 @@
 // One stack: the function with its role, the rules, the dead-letter queues, monitoring, and optionally a
 // full sync after each deploy.
-import { Stack, StackProps, Token } from 'aws-cdk-lib';
+import { createHash } from 'crypto';
+import { Lazy, RemovalPolicy, Stack, StackProps, Tags, Token } from 'aws-cdk-lib';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { ReplicatorConfig } from './config';
@@ -14,18 +17,23 @@ import { dropRedundantRoleDependencies } from './template-hygiene';
 
 export interface ReplicatorStackProps extends StackProps {
   readonly config: ReplicatorConfig;
+  /** Build the function in the cargo-lambda Docker image (`-c bundling=docker`). */
+  readonly dockerBundling?: boolean;
 }
 
 export class ReplicatorStack extends Stack {
   readonly replicator: ReplicatorFunction;
 
   constructor(scope: Construct, id: string, props: ReplicatorStackProps) {
-    super(scope, id, props);
+    super(scope, id, { terminationProtection: props.config.terminationProtection, ...props });
     const { config } = props;
+    // On every taggable resource of the stack (and the stack itself).
+    Tags.of(this).add('project', 'ssm-replicator');
+    Tags.of(this).add('environment', config.name);
 
     const ruleDeadLetters = deadLetterQueue(this, 'RuleDeadLetters');
     const failedInvocations = deadLetterQueue(this, 'FailedInvocations');
-    this.replicator = new ReplicatorFunction(this, 'Replicator', { config, failedInvocations });
+    this.replicator = new ReplicatorFunction(this, 'Replicator', { config, failedInvocations, dockerBundling: props.dockerBundling });
     new ReplicatorRules(this, 'Rules', { config, function: this.replicator.function, deadLetters: ruleDeadLetters });
     new Monitoring(this, 'Monitoring', {
       config,
@@ -37,30 +45,64 @@ export class ReplicatorStack extends Stack {
       ],
     });
 
-    if (config.initialSync) {
-      const sync = {
-        service: 'Lambda',
-        action: 'invoke',
-        parameters: {
-          FunctionName: this.replicator.function.functionName,
-          InvocationType: 'Event',
-          Payload: JSON.stringify({ action: 'full-sync' }),
-        },
-        // A new physical id on every deploy: the sync runs after each deployment.
-        physicalResourceId: cr.PhysicalResourceId.of(`full-sync-${Date.now()}`),
-      };
-      new cr.AwsCustomResource(this, 'InitialFullSync', {
-        onCreate: sync,
-        onUpdate: sync,
-        installLatestAwsSdk: false,
-        policy: cr.AwsCustomResourcePolicy.fromStatements([
-          new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.replicator.function.functionArn] }),
-        ]),
-      });
-    }
+    if (config.initialSync) this.initialFullSync(config);
 
     this.acknowledgeFindings(ruleDeadLetters.node.path, failedInvocations.node.path, config);
     dropRedundantRoleDependencies(this);
+  }
+
+  /**
+   * A full sync after each deploy that changes the function's code or configuration, and only then: the
+   * custom resource's physical id is a digest of the function's rendered properties (code asset hash,
+   * environment, memory, timeout, role…), so a deploy or `cdk diff` with nothing changed shows no change.
+   */
+  private initialFullSync(config: ReplicatorConfig): void {
+    const fn = this.replicator.function;
+    const cfnFunction = fn.node.defaultChild as lambda.CfnFunction;
+    const digest = Lazy.string({
+      produce: () => {
+        const rendered = this.resolve((cfnFunction as any)._toCloudFormation());
+        return createHash('sha256').update(JSON.stringify(rendered)).digest('hex').slice(0, 16);
+      },
+    });
+    const sync = {
+      service: 'Lambda',
+      action: 'invoke',
+      parameters: {
+        FunctionName: fn.functionName,
+        InvocationType: 'Event',
+        Payload: JSON.stringify({ action: 'full-sync' }),
+      },
+      physicalResourceId: cr.PhysicalResourceId.of(`full-sync-${digest}`),
+    };
+    // The provider function's own role and log group, scoped like the replicator's: no AWS managed policy.
+    const logGroup = new logs.LogGroup(this, 'InitialFullSyncLogs', {
+      retention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(this, 'InitialFullSyncRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'ssm-replicator: the initial full sync custom resource (invokes the function once per change)',
+      inlinePolicies: {
+        OwnLogs: new iam.PolicyDocument({
+          statements: [new iam.PolicyStatement({
+            sid: 'WriteOwnLogs',
+            actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            resources: [logGroup.logGroupArn],
+          })],
+        }),
+      },
+    });
+    new cr.AwsCustomResource(this, 'InitialFullSync', {
+      onCreate: sync,
+      onUpdate: sync,
+      installLatestAwsSdk: false,
+      role,
+      logGroup,
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }),
+      ]),
+    });
   }
 
   /** cdk-nag findings that are intended, each with its reason. */
@@ -68,14 +110,15 @@ export class ReplicatorStack extends Stack {
     const policy = `/${this.stackName}/Replicator/Policy/Resource`;
     // cdk-nag names resources as they are rendered: a literal account, or <AWS::AccountId> when unresolved.
     const account = Token.isUnresolved(this.account) ? '<AWS::AccountId>' : this.account;
+    const partition = Token.isUnresolved(this.partition) ? '<AWS::Partition>' : this.partition;
     const wildcards = [
       'Resource::*',
-      `Resource::arn:<AWS::Partition>:kms:${config.sourceRegion}:${account}:key/*`,
-      ...config.targetRegions.map((r) => `Resource::arn:<AWS::Partition>:kms:${r}:${account}:key/*`),
+      `Resource::arn:${partition}:kms:${config.sourceRegion}:${account}:key/*`,
+      ...config.targetRegions.map((r) => `Resource::arn:${partition}:kms:${r}:${account}:key/*`),
       ...[config.sourceRegion, ...config.targetRegions].flatMap((r) =>
         config.pathPrefixes.length === 0
-          ? [`Resource::arn:<AWS::Partition>:ssm:${r}:${account}:parameter/*`]
-          : config.pathPrefixes.map((p) => `Resource::arn:<AWS::Partition>:ssm:${r}:${account}:parameter${p.replace(/\/+$/, '')}/*`)),
+          ? [`Resource::arn:${partition}:ssm:${r}:${account}:parameter/*`]
+          : config.pathPrefixes.map((p) => `Resource::arn:${partition}:ssm:${r}:${account}:parameter${p.replace(/\/+$/, '')}/*`)),
     ];
     NagSuppressions.addResourceSuppressionsByPath(this, policy, [
       {
@@ -90,9 +133,6 @@ export class ReplicatorStack extends Stack {
       ]);
     }
     if (config.initialSync) {
-      NagSuppressions.addResourceSuppressionsByPath(this, `/${this.stackName}/AWS679f53fac002430cb0da5b7982bd2287/ServiceRole/Resource`, [
-        { id: 'AwsSolutions-IAM4', reason: 'The CDK-provided AwsCustomResource handler uses AWSLambdaBasicExecutionRole for its own logs only.', appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'] },
-      ]);
       NagSuppressions.addResourceSuppressionsByPath(this, `/${this.stackName}/AWS679f53fac002430cb0da5b7982bd2287/Resource`, [
         { id: 'AwsSolutions-L1', reason: 'The AwsCustomResource handler runtime is chosen by aws-cdk-lib and moves with it.' },
       ]);

@@ -31,13 +31,44 @@ describe('environment configuration', () => {
       [{ deleteReplicas: 'yes' }, /deleteReplicas: must be true or false/],
       [{ alarmEmail: 'nobody' }, /alarmEmail: 'nobody' is not an e-mail address/],
       [{ logRetentionDays: 10 }, /logRetentionDays: must be one of/],
-      [{ reservedConcurrency: 0 }, /reservedConcurrency: must be a whole number from 1 to 100/],
+      [{ reservedConcurrency: 0 }, /reservedConcurrency: must be a whole number from 1 to 1000/],
       [{ colour: 'blue' }, /colour: unknown field/],
     ];
     for (const [overrides, message] of cases) {
       expect(bad(overrides)).toThrow(ConfigError);
       expect(bad(overrides)).toThrow(message);
     }
+  });
+
+  // Finding 5 (issue 11): what CloudFormation would reject fails synth instead. Rate expressions: "If the
+  // value is equal to 1, then the unit must be singular. If the value is greater than 1, the unit must be
+  // plural" (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rate-expressions.html). Alarms:
+  // "Period multiplied by EvaluationPeriods can't be more than 604,800 seconds"
+  // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html). Reserved
+  // concurrency: Lambda keeps 100 unreserved (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+  test('rate expressions: singular unit for 1, plural above (EventBridge rejects rate(1 hours) and rate(5 hour))', () => {
+    expect(bad({ schedule: 'rate(1 hours)' })).toThrow(/schedule: 'rate\(1 hours\)': a value of 1 takes a singular unit \(rate\(1 hour\)\)/);
+    expect(bad({ schedule: 'rate(5 hour)' })).toThrow(/schedule: 'rate\(5 hour\)': a value above 1 takes a plural unit \(rate\(5 hours\)\)/);
+    expect(bad({ schedule: 'rate(2 day)' })).toThrow(ConfigError);
+    expect(bad({ schedule: 'rate(1 days)' })).toThrow(ConfigError);
+    expect(bad({ schedule: 'rate(30 minute)' })).toThrow(ConfigError);
+    for (const schedule of ['rate(1 hour)', 'rate(5 hours)', 'rate(1 day)', 'rate(2 days)', 'rate(30 minutes)']) {
+      expect(parseConfig('dev', { ...BASE, schedule }).schedule).toBe(schedule);
+    }
+  });
+
+  test('the overdue alarm window (period × evaluation periods) stays within CloudWatch\'s 604,800 s', () => {
+    // Twice the interval: 3.5 days between full syncs is the most.
+    expect(parseConfig('dev', { ...BASE, schedule: 'rate(3 days)' }).fullSyncIntervalMinutes).toBe(4320);
+    expect(parseConfig('dev', { ...BASE, schedule: 'cron(0 0 * * ? *)', fullSyncIntervalMinutes: 5040 }).fullSyncIntervalMinutes).toBe(5040);
+    expect(bad({ schedule: 'rate(4 days)' })).toThrow(/schedule: a full sync every 5760 minutes gives the overdue alarm a 691200 s window .* at most 604800 s/);
+    expect(bad({ schedule: 'cron(0 0 * * ? *)', fullSyncIntervalMinutes: 5041 })).toThrow(/at most 5040 minutes/);
+  });
+
+  test('reservedConcurrency is optional: absent means none', () => {
+    const { reservedConcurrency: _omitted, ...rest } = BASE;
+    expect(parseConfig('dev', rest).reservedConcurrency).toBeUndefined();
+    for (const env of ['dev', 'prod']) expect(loadEnvironment(env).reservedConcurrency).toBeUndefined();
   });
 
   test('rate schedules give the full-sync interval', () => {
@@ -63,12 +94,34 @@ describe('environment configuration', () => {
 
 describe('synth', () => {
   const app = path.join(__dirname, '..', 'bin', 'app.ts');
-  const tsNode = path.join(__dirname, '..', 'node_modules', '.bin', 'ts-node');
-  const run = (context: Record<string, unknown>) =>
+  const tsNode = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'ts-node');
+  const run = (context: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env) =>
     spawnSync(tsNode, ['--prefer-ts-exts', app], {
-      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-')) },
+      env: { ...env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-')) },
       encoding: 'utf8',
     });
+  /** A PATH with node and nothing else: no cargo, cargo-lambda, zig or python3. */
+  const nodeOnly = () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'bin-'));
+    fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+    const { CARGO_ZIGBUILD_ZIG_PATH: _zig, ...rest } = process.env;
+    return { ...rest, PATH: bin };
+  };
+
+  // Finding 4 (issue 11): without cargo-lambda, cargo-lambda-cdk switches to Docker bundling on its own (or
+  // fails deep inside a build). The app stops first and names what is missing.
+  test('a synth that must build the function stops, naming what is missing, when cargo-lambda and zig are absent', () => {
+    const r = run({ env: 'dev' }, nodeOnly());
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ssm-replicator: cannot build the Lambda function: missing cargo \(.*cargo-lambda \(.*zig \(/);
+    expect(r.stderr).toMatch(/-c bundling=docker/);
+  });
+
+  test('a synth that skips bundling (unit tests, cdk destroy) needs none of them', () => {
+    const r = run({ env: 'dev', 'aws:cdk:bundling-stacks': [] }, nodeOnly());
+    expect(r.stderr).not.toMatch(/cannot build/);
+    expect(r.status).toBe(0);
+  });
 
   test('an unknown env fails with a message naming it', () => {
     const r = run({ env: 'nope' });

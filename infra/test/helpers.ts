@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, Aspects } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -22,9 +24,13 @@ export const BASE = {
   reservedConcurrency: 5,
 };
 
+/** The context of cdk.json (the feature flags): tests synthesize what `cdk synth` does. */
+export const CDK_CONTEXT: Record<string, unknown> =
+  JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
+
 /** Synthesize the stack without building the Rust binary (bundling skipped), optionally with cdk-nag. */
 export function synth(overrides: Record<string, unknown> = {}, nag = false) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
   const config: ReplicatorConfig = parseConfig('test', { ...BASE, ...overrides });
   const stack = new ReplicatorStack(app, 'SsmReplicator-test', {
     env: { account: config.account, region: config.sourceRegion },

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { functionEnvironment } from '../lib/config';
-import { CHANGE_OPERATIONS, TAG_EVENTS } from '../lib/rules';
+import { ABSENT, BATCH_DELETE_EVENTS, CHANGE_OPERATIONS, TAG_EVENTS } from '../lib/rules';
 import { TARGET_ACTIONS } from '../lib/permissions';
 import { actions, resources, statements, synth } from './helpers';
 
@@ -20,11 +20,11 @@ describe('IAM: least privilege', () => {
     expect(writes).toHaveLength(1);
     const arns = JSON.stringify(resources(writes[0]));
     expect(arns).not.toContain(':ssm:us-east-1:');
-    expect(resources(writes[0])).toEqual([
-      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:us-east-2:111111111111:parameter/app']] },
-      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:us-east-2:111111111111:parameter/app/*']] },
-      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:eu-west-1:111111111111:parameter/app']] },
-      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:eu-west-1:111111111111:parameter/app/*']] },
+    expect([...resources(writes[0])].sort()).toEqual([
+      'arn:aws:ssm:eu-west-1:111111111111:parameter/app',
+      'arn:aws:ssm:eu-west-1:111111111111:parameter/app/*',
+      'arn:aws:ssm:us-east-2:111111111111:parameter/app',
+      'arn:aws:ssm:us-east-2:111111111111:parameter/app/*',
     ]);
   });
 
@@ -39,11 +39,11 @@ describe('IAM: least privilege', () => {
     const kms = all.filter((s) => actions(s).some((a) => /^kms:(Decrypt|Encrypt|GenerateDataKey)/.test(a)));
     expect(kms.map((s) => s.Sid).sort()).toEqual(['DecryptThroughSsm', 'EncryptReplicasThroughSsm']);
     for (const s of kms) expect(s.Condition?.StringEquals?.['kms:ViaService']).toBeDefined();
-    expect(kms.find((s) => s.Sid === 'DecryptThroughSsm')!.Condition).toEqual({
-      StringEquals: { 'kms:ViaService': ['ssm.us-east-1.amazonaws.com', 'ssm.us-east-2.amazonaws.com', 'ssm.eu-west-1.amazonaws.com'] },
+    expect(kms.find((s) => s.Sid === 'DecryptThroughSsm')!.Condition!.StringEquals).toEqual({
+      'kms:ViaService': ['ssm.us-east-1.amazonaws.com', 'ssm.us-east-2.amazonaws.com', 'ssm.eu-west-1.amazonaws.com'],
     });
-    expect(kms.find((s) => s.Sid === 'EncryptReplicasThroughSsm')!.Condition).toEqual({
-      StringEquals: { 'kms:ViaService': ['ssm.us-east-2.amazonaws.com', 'ssm.eu-west-1.amazonaws.com'] },
+    expect(kms.find((s) => s.Sid === 'EncryptReplicasThroughSsm')!.Condition!.StringEquals).toEqual({
+      'kms:ViaService': ['ssm.us-east-2.amazonaws.com', 'ssm.eu-west-1.amazonaws.com'],
     });
     const describe = all.find((s) => s.Sid === 'CheckTargetKeys')!;
     expect(actions(describe)).toEqual(['kms:DescribeKey']);
@@ -55,7 +55,7 @@ describe('IAM: least privilege', () => {
     expect(logs.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/ReplicatorLogs/), 'Arn'] });
     const handOff = all.find((s) => s.Sid === 'HandOffFullSync')!;
     expect(handOff.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/ReplicatorFunction/), 'Arn'] });
-    const roles = template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('ssm-replicator') } });
+    const roles = template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('ssm-replicator: read the source region') } });
     expect(Object.keys(roles)).toHaveLength(1);
     expect(Object.values(roles)[0].Properties.ManagedPolicyArns).toBeUndefined();
   });
@@ -96,31 +96,47 @@ describe('function', () => {
     expect(replicator.DependsOn).toEqual([expect.stringMatching(/^ReplicatorPolicy/), expect.stringMatching(/^ReplicatorRoleDefaultPolicy/)]);
   });
 
+  test('no reserved concurrency unless configured (Lambda keeps 100 of the account\'s concurrency unreserved)', () => {
+    const { template: t } = synth({ reservedConcurrency: undefined });
+    const fn = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('ReplicatorFunction'))![1] as any;
+    expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
   test('log group with retention', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 });
 
 describe('rules', () => {
-  test('native change rule limited to the prefixes, CloudTrail tag rule, schedule; each with retries and a DLQ', () => {
+  test('native change rule limited to the prefixes, CloudTrail tag and batch-delete rules, schedule; each with retries and a DLQ', () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.ssm'],
         'detail-type': ['Parameter Store Change'],
-        detail: { operation: CHANGE_OPERATIONS, name: [{ prefix: '/app/' }] },
+        detail: { operation: CHANGE_OPERATIONS, name: [{ prefix: '/app/' }], exception: ABSENT },
       },
     });
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.ssm'],
         'detail-type': ['AWS API Call via CloudTrail'],
-        detail: { eventSource: ['ssm.amazonaws.com'], eventName: TAG_EVENTS },
+        detail: Match.objectLike({ eventSource: ['ssm.amazonaws.com'], eventName: TAG_EVENTS, errorCode: ABSENT }),
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ssm'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['ssm.amazonaws.com'], eventName: BATCH_DELETE_EVENTS, errorCode: ABSENT,
+          requestParameters: { names: [{ prefix: '/app/' }] },
+        },
       },
     });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
     const rules = Object.values(template.findResources('AWS::Events::Rule'));
-    expect(rules).toHaveLength(3);
+    expect(rules).toHaveLength(4);
     for (const rule of rules) {
       const targets = (rule as any).Properties.Targets;
       expect(targets).toHaveLength(1);
@@ -133,7 +149,7 @@ describe('rules', () => {
     const { template } = synth({ cloudTrail: false, pathPrefixes: [] });
     expect(Object.values(template.findResources('AWS::Events::Rule'))).toHaveLength(2);
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.ssm'], 'detail-type': ['Parameter Store Change'], detail: { operation: CHANGE_OPERATIONS } },
+      EventPattern: { source: ['aws.ssm'], 'detail-type': ['Parameter Store Change'], detail: { operation: CHANGE_OPERATIONS, exception: ABSENT } },
     });
   });
 
@@ -154,7 +170,7 @@ describe('rules', () => {
 });
 
 describe('monitoring', () => {
-  test('alarms for errors, both DLQs, failed replications and an overdue full sync, all to the topic', () => {
+  test('alarms for undeliverable failures, both DLQs, failed replications and an overdue full sync, all to the topic', () => {
     const { template } = synth();
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(5);
@@ -165,7 +181,7 @@ describe('monitoring', () => {
       MetricName: 'FullSyncCompleted', ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching', Period: 7200,
     });
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
-      FilterPattern: '{ $.fields.message = "replication result" && $.fields.outcome = "failed" }',
+      FilterPattern: '{ $.fields.message = "replication result" && $.fields.outcome = "failed" && $.fields.reason != "transient" }',
       MetricTransformations: [Match.objectLike({ MetricName: 'FailedReplications', MetricNamespace: 'SsmReplicator' })],
     });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });

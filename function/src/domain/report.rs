@@ -44,6 +44,8 @@ pub enum Reason {
     SourceIsReplica,
     AmiRegionSpecific,
     SourceWriteFailed,
+    /// A well-formed event about another kind of SSM resource (e.g. tags on a document).
+    NotAParameter,
     Unmanaged,
     OwnedByOtherSource,
     DeletesDisabled,
@@ -77,6 +79,7 @@ impl Reason {
             Self::SourceIsReplica => "source-is-replica",
             Self::AmiRegionSpecific => "ami-region-specific",
             Self::SourceWriteFailed => "source-write-failed",
+            Self::NotAParameter => "not-a-parameter",
             Self::Unmanaged => "unmanaged",
             Self::OwnedByOtherSource => "owned-by-other-source",
             Self::DeletesDisabled => "deletes-disabled",

@@ -76,6 +76,32 @@ async fn every_fixture_goes_through_the_handler_and_malformed_ones_write_nothing
     assert_eq!(w.get(WEST, "/app/db/user").await.unwrap().value(), Some("v"));
 }
 
+/// Well formed, but not about a replicated parameter: a report saying it was ignored and why, never an
+/// error (an error makes Lambda retry the event and park it in the on-failure queue, raising two alarms).
+#[tokio::test]
+async fn well_formed_events_not_about_a_replicated_parameter_are_ignored_with_a_reason() {
+    use ssm_replicator::domain::{Outcome, Reason};
+    let w = World::new(&[("PATH_PREFIXES", "/app/")]).await;
+    let before = w.calls.snapshot();
+    for (file, reason) in [
+        ("cloudtrail-add-tags-document.json", Reason::NotAParameter),
+        ("cloudtrail-remove-tags-maintenance-window.json", Reason::NotAParameter),
+        ("cloudtrail-add-tags-outside-prefixes.json", Reason::OutsidePrefixes),
+        ("native-update-outside-prefixes.json", Reason::OutsidePrefixes),
+    ] {
+        let raw = fixtures("").into_iter().find(|(f, _)| f == file).map(|(_, raw)| raw).unwrap();
+        let report = w.invoke(serde_json::from_str(&raw).unwrap()).await.unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(report.ignored, Some(reason), "{file}: {report:?}");
+        assert!(
+            report.parameters.iter().flat_map(|p| &p.targets).all(|t| t.outcome == Outcome::Skipped),
+            "{file}: {report:?}"
+        );
+    }
+    let after = w.calls.snapshot();
+    assert_eq!(before, after, "ignored events make no AWS call");
+    assert_eq!(w.writes(), 0);
+}
+
 #[tokio::test]
 async fn a_cursor_that_does_not_fit_the_configuration_is_refused() {
     let w = World::new(&[("PATH_PREFIXES", "{prefix}/")]).await;

@@ -1,0 +1,53 @@
+// Least privilege the emulator cannot check (it enforces no IAM or KMS policy), stated on the template.
+import { ConfigError, parseConfig } from '../lib/config';
+import { BASE, actions, statements, synth } from './helpers';
+
+// With the cdk.json feature flags (target partitions) and a known region, the partition renders as 'aws'.
+const arn = (region: string, path: string) => `arn:aws:ssm:${region}:111111111111:parameter${path}`;
+
+describe('least privilege', () => {
+  test('no ssm:DeleteParameter anywhere when deletes do not propagate (deleteReplicas false)', () => {
+    const off = statements(synth({ deleteReplicas: false, initialSync: true }).template);
+    expect(off.flatMap(actions)).not.toContain('ssm:DeleteParameter');
+    const on = statements(synth({ deleteReplicas: true }).template);
+    expect(on.find((s) => s.Sid === 'WriteReplicas')!.Action).toContain('ssm:DeleteParameter');
+  });
+
+  // Rule: Parameter Store passes the parameter's ARN as the KMS encryption context PARAMETER_ARN, so the
+  // kms:EncryptionContext:PARAMETER_ARN condition limits a key (possibly shared with other parameters) to
+  // the replicated parameters (https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html,
+  // https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
+  test('KMS use is limited to the replicated parameters by SSM\'s encryption context (PARAMETER_ARN)', () => {
+    const all = statements(synth().template);
+    const decrypt = all.find((s) => s.Sid === 'DecryptThroughSsm')!;
+    expect(decrypt.Condition!.StringLike).toEqual({
+      'kms:EncryptionContext:PARAMETER_ARN': ['us-east-1', 'us-east-2', 'eu-west-1'].flatMap((r) => [arn(r, '/app'), arn(r, '/app/*')]),
+    });
+    const encrypt = all.find((s) => s.Sid === 'EncryptReplicasThroughSsm')!;
+    expect(encrypt.Condition!.StringLike).toEqual({
+      'kms:EncryptionContext:PARAMETER_ARN': ['us-east-2', 'eu-west-1'].flatMap((r) => [arn(r, '/app'), arn(r, '/app/*')]),
+    });
+    // DescribeKey is a direct call without an encryption context: the one KMS statement without it.
+    const withoutContext = all.filter((s) => actions(s).some((a) => a.startsWith('kms:')) && !s.Condition?.StringLike);
+    expect(withoutContext.map((s) => s.Sid)).toEqual(['CheckTargetKeys']);
+  });
+
+  test('without prefixes the encryption context still names only parameters of the regions involved', () => {
+    const all = statements(synth({ pathPrefixes: [], kmsKeys: {} }).template);
+    expect(all.find((s) => s.Sid === 'EncryptReplicasThroughSsm')!.Condition!.StringLike).toEqual({
+      'kms:EncryptionContext:PARAMETER_ARN': [arn('us-east-2', '/*'), arn('eu-west-1', '/*')],
+    });
+  });
+
+  test('a key ARN of another account in kmsKeys is rejected at synth with a clear message', () => {
+    const bad = (key: string, overrides: Record<string, unknown> = {}) =>
+      () => parseConfig('dev', { ...BASE, ...overrides, kmsKeys: { 'eu-west-1': key } });
+    expect(bad('arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab'))
+      .toThrow(/kmsKeys\.eu-west-1: .* is in account 999999999999, not 111111111111: cross-account keys are not supported/);
+    expect(bad('arn:aws:kms:eu-west-1:999999999999:alias/app')).toThrow(ConfigError);
+    expect(bad('arn:aws:kms:us-east-2:111111111111:alias/app')).toThrow(/is a key in us-east-2, not eu-west-1/);
+    expect(bad('arn:aws:kms:eu-west-1:111111111111:alias/app', { account: undefined })).toThrow(/needs `account` set/);
+    expect(bad('arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab')).not.toThrow();
+    expect(bad('alias/app-eu')).not.toThrow();
+  });
+});
