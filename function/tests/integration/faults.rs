@@ -159,6 +159,8 @@ struct State {
     /// How many times each exact request (operation, region, body hash) was seen.
     sightings: BTreeMap<(String, String, u64), u64>,
     injected: BTreeMap<Fault, u64>,
+    /// Per operation, the top-level JSON field names of each request (names only, never values).
+    fields: BTreeMap<String, Vec<Vec<String>>>,
 }
 
 pub struct FaultProxy {
@@ -340,6 +342,12 @@ impl FaultProxy {
         self.state.lock().unwrap().injected.clone()
     }
 
+    /// How many `operation` requests carried the top-level field `field` (e.g. PutParameter's `Policies`).
+    pub fn requests_with_field(&self, operation: &str, field: &str) -> usize {
+        let s = self.state.lock().unwrap();
+        s.fields.get(operation).map_or(0, |all| all.iter().filter(|keys| keys.iter().any(|k| k == field)).count())
+    }
+
     pub fn requests(&self) -> u64 {
         self.state.lock().unwrap().tallies.values().map(|t| t.seen).sum()
     }
@@ -401,6 +409,9 @@ fn decide(request: &Request, rules: &[Rule], faults: &Faults, state: &Mutex<Stat
         r.operation.eq_ignore_ascii_case(&request.operation) && r.body_contains.is_none_or(|n| text.contains(n))
     });
     let mut s = state.lock().unwrap();
+    if let Ok(serde_json::Value::Object(body)) = serde_json::from_slice::<serde_json::Value>(&request.body) {
+        s.fields.entry(request.operation.clone()).or_default().push(body.keys().cloned().collect());
+    }
     let mut h = DefaultHasher::new();
     masked(&request.body).hash(&mut h);
     let nth = s.sightings.entry((request.operation.clone(), request.region.clone(), h.finish())).or_insert(0);

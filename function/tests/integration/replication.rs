@@ -183,6 +183,9 @@ async fn replaying_the_same_event_writes_nothing() {
     let after_first = w.writes();
     assert_eq!(after_first, 2, "one PutParameter (tags included) per target");
 
+    // A replay comes later (Lambda's retry, a duplicate delivery): by then DescribeParameters lists
+    // the replicas just created. Replayed at once, each replica read waits out the listing lag.
+    w.settle().await;
     let replay = w.change("Create", &name).await;
     assert_eq!(w.writes(), after_first, "a replay writes nothing");
     assert_eq!(outcome(&replay, &name, EAST), "unchanged");
