@@ -1,6 +1,6 @@
 # ssm-replicator — the verbs. `make demo` and `make test` are all a newcomer needs.
 .PHONY: help setup node arm64 build lint test test-unit test-integration test-infra test-synth test-deploy \
-        test-assembly demo reliability bench release synth diff deploy destroy deploy-assembly diff-assembly emulator-start emulator-stop clean
+        test-assembly demo reliability revert-fixes bench release synth diff deploy destroy deploy-assembly diff-assembly emulator-start emulator-stop clean
 
 SHELL        := bash
 .SHELLFLAGS  := -euo pipefail -c
@@ -32,6 +32,7 @@ help:
 	@echo "make demo     - run the real Lambda binary locally against the AWS emulator (moto server)"
 	@echo "make test     - lint, unit/property/integration tests, CDK tests, real synth, deploy test, demo"
 	@echo "make bench    - full sync and event benchmarks against the emulator (prints a table)"
+	@echo "make revert-fixes - take each AWS-behaviour fix out again; the tests that guard it must fail"
 	@echo "make reliability - fault, storm, race, two-way, deletion-safety and fuzz scenarios with figures"
 	@echo "make lint     - cargo fmt --check, clippy -D warnings, tsc --noEmit, actionlint"
 	@echo "make synth|diff|deploy|destroy ENV=dev|prod|local - the CDK app per environment"
@@ -102,6 +103,11 @@ FUZZ_CASES        ?= 10000
 reliability: setup
 	RELIABILITY_SCALE=$(RELIABILITY_SCALE) FUZZ_CASES=$(FUZZ_CASES) $(WITH_EMU) $(CARGO) test --locked \
 	  --test integration -- reliability:: fuzz:: --nocapture --test-threads 1 2>&1 | grep -E '^(FIGURES|test )'
+
+# Each fix of the AWS-behaviour work taken out again, one at a time: the tests named for it must fail.
+FIXES ?=
+revert-fixes: setup
+	$(WITH_EMU) $(PYTHON) scripts/revert_fixes.py $(FIXES)
 
 BENCH_SIZES  ?= 1000,10000
 BENCH_EVENTS ?= 200

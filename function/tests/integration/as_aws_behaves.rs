@@ -113,15 +113,17 @@ async fn a_slow_full_sync_and_newer_events_leave_every_replica_at_the_newest_val
         w.put(SOURCE, Put::string(n, "older")).await;
     }
 
-    // The sync reads "older" everywhere, then writes 8 replicas at 2 per second; 300 ms in, every
-    // parameter changes again and its event is handled at once.
+    // The sync reads "older" everywhere, then writes 4 replicas per target at 2 per second; 300 ms in,
+    // every parameter changes again and its event is handled at once by another Lambda instance (its
+    // own rate limiter, as concurrent invocations have), which writes the newest values first.
+    let other_instance = World::new(&[]).await;
     let sync = full_sync(&w);
     let events = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
         for (i, n) in names.iter().enumerate() {
             w.put(SOURCE, Put::string(n, &format!("newest-{i}"))).await;
         }
-        join_all(names.iter().map(|n| w.invoke(change_event("Update", n)))).await
+        join_all(names.iter().map(|n| other_instance.invoke(change_event("Update", n)))).await
     };
     let (_, events) = tokio::join!(sync, events);
     for e in events {
@@ -219,8 +221,7 @@ async fn one_unreadable_listed_item_fails_alone_and_the_full_sync_goes_on() {
     // Policy text the parser cannot read (a double quote inside a value of the emulator's literal form).
     let odd = w.name("odd-policy");
     let policy = r#"[{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2030-12-02T21:34:33.000Z"},"Note":"say \"hi\""}]"#;
-    w.put(SOURCE, Put { tier: Some(ParameterTier::Advanced), policies: Some(policy), ..Put::string(&odd, "v") })
-        .await;
+    w.put(SOURCE, Put { tier: Some(ParameterTier::Advanced), policies: Some(policy), ..Put::string(&odd, "v") }).await;
     w.settle().await;
 
     let report = full_sync(&w).await;
@@ -313,5 +314,24 @@ async fn an_advanced_replica_of_a_source_now_standard_is_reported_not_written() 
     let before = w.calls.total(&["PutParameter"]);
     let report = w.change("Create", &name).await;
     assert_eq!(outcome(&report, &name, EAST), "failed:type-change-needs-recreate");
+    assert_eq!(w.calls.total(&["PutParameter"]), before, "not even attempted");
+}
+
+/// A type change cannot be made in place either: reported before any write, the replica left as it is.
+#[tokio::test]
+async fn a_replica_of_a_source_whose_type_changed_is_reported_not_written() {
+    let w = World::new(&[]).await;
+    let name = w.name("retyped");
+    w.put(SOURCE, Put::string(&name, "v")).await;
+    w.change("Create", &name).await;
+    // The source was deleted and created again as a SecureString.
+    w.delete(SOURCE, &name).await;
+    w.put(SOURCE, Put::secure(&name, "s", None)).await;
+    let before = w.calls.total(&["PutParameter"]);
+    let report = w.change("Create", &name).await;
+    for region in [EAST, WEST] {
+        assert_eq!(outcome(&report, &name, region), "failed:type-change-needs-recreate");
+        assert_eq!(w.get(region, &name).await.unwrap().value(), Some("v"), "{region}");
+    }
     assert_eq!(w.calls.total(&["PutParameter"]), before, "not even attempted");
 }

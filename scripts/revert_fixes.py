@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Each fix of the AWS-behaviour issue taken out again, one at a time, with the tests that must then fail.
+
+For every entry: replace the fix's code (which must occur exactly once) with the old behaviour, run the
+named integration tests against the emulator with the AWS-behaviour layer on, print their results, and
+restore the file. Every listed test should FAIL. `make revert-fixes` runs them all (about 4 minutes);
+`make revert-fixes FIXES="M1-empty-pages M7-undecryptable"` runs some; LAYER_OFF=1 runs them with the
+layer off (AWS_BEHAVIOUR_OFF=all), to see which failures only AWS's behaviour brings out.
+Run from the repository root under scripts/with-emulator's PATH (the Makefile does both).
+"""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+M = {
+ "M1-empty-pages": ("function/src/aws/ssm.rs",
+   """            match page.next {
+                Some(next) => token = Some(next),
+                None => return Ok(None),
+            }
+        }
+    }""",
+   """            let _ = (page.next, &mut token);
+            return Ok(None);
+        }
+    }""",
+   ["as_aws_behaves::an_update_handled_while_every_filtered_first_page_is_empty_reaches_both_replicas"]),
+ "M2-listing-lag": ("function/src/aws/ssm.rs",
+   "None => return Err(self.listing_behind(\"DescribeParameters\", NOT_LISTED_YET)),",
+   "None => return Ok(None),",
+   ["as_aws_behaves::a_just_created_parameter_is_replicated_once_the_listing_catches_up",
+    "as_aws_behaves::a_parameter_readable_but_not_listed_fails_the_invocation_and_writes_nothing",
+    "as_aws_behaves::a_replica_written_a_moment_ago_is_updated_not_created_again"]),
+ "M3a-tag-limit-digest": ("function/src/domain/planner.rs",
+   "if user_tags + 2 <= MAX_TAGS {", "if user_tags + 2 <= MAX_TAGS + 1 {",
+   ["as_aws_behaves::a_source_with_49_tags_is_replicated_and_one_with_50_fails_with_tag_limit"]),
+ "M3b-tag-limit-order": ("function/src/domain/planner.rs",
+   """    if !remove.is_empty() {
+        actions.push(Action::RemoveTags(remove));
+    }
+    if !add.is_empty() {
+        actions.push(Action::AddTags(add));
+    }""",
+   """    if !add.is_empty() {
+        actions.push(Action::AddTags(add));
+    }
+    if !remove.is_empty() {
+        actions.push(Action::RemoveTags(remove));
+    }""",
+   ["as_aws_behaves::a_replica_at_the_tag_limit_follows_a_renamed_source_tag"]),
+ "M4-in-place": ("function/src/domain/planner.rs",
+   "    if desired.kind != replica.kind {\n        Some(Field::Type)",
+   "    if desired.kind != replica.kind && false {\n        Some(Field::Type)",
+   ["as_aws_behaves::a_replica_of_a_source_whose_type_changed_is_reported_not_written"]),
+ "M4b-tier-downgrade": ("function/src/domain/planner.rs",
+   "} else if desired.tier == Tier::Standard && replica.tier == Tier::Advanced {",
+   "} else if desired.tier == Tier::Standard && replica.tier == Tier::Advanced && false {",
+   ["as_aws_behaves::an_advanced_replica_of_a_source_now_standard_is_reported_not_written"]),
+ "M5-value-size": ("function/src/aws/ssm.rs",
+   """            .tier(match p.tier {
+                Tier::Standard => ParameterTier::Standard,
+                Tier::Advanced => ParameterTier::Advanced,
+            })""",
+   """            .set_tier(overwrite.then(|| match p.tier {
+                Tier::Standard => ParameterTier::Standard,
+                Tier::Advanced => ParameterTier::Advanced,
+            }))""",
+   ["replication::an_advanced_value_over_4kb_and_policies_replicate"]),
+ "M6-kms-keys": ("function/src/aws/kms.rs",
+   """            KeyRequest::Mapped(k) | KeyRequest::Alias(k) | KeyRequest::MultiRegion(k) => {
+                self.describe(target_region, k).await?
+            }""",
+   """            KeyRequest::Mapped(k) | KeyRequest::Alias(k) | KeyRequest::MultiRegion(k) => {
+                TargetKey::Key { write: k.clone(), equivalents: vec![] }
+            }""",
+   ["replication::a_missing_target_key_fails_that_target_only"]),
+ "M6b-aws-ssm-by-id": ("function/src/aws/kms.rs",
+   "KeyRequest::AliasOf(id) if self.is_source_default_key(id).await? => TargetKey::Default,",
+   "KeyRequest::AliasOf(id) if self.is_source_default_key(id).await? => TargetKey::Key { write: id.clone(), equivalents: vec![] },",
+   ["as_aws_behaves::a_securestring_on_the_aws_ssm_key_given_by_id_or_arn_goes_to_the_targets_default_key"]),
+ "M7-undecryptable": ("function/src/aws/ssm.rs",
+   """                Err(_) => {
+                    for name in chunk {""",
+   """                Err(e) if true => {
+                    for name in chunk {
+                        out.insert(name.clone(), Err(e.clone()));
+                    }
+                }
+                Err(_) => {
+                    for name in chunk {""",
+   ["as_aws_behaves::one_undecryptable_securestring_fails_alone"]),
+ "M8-full-sync-race": ("function/src/engine/full_sync.rs",
+   "let moved_after = self.moved(&to_write).await;",
+   "let moved_after: BTreeSet<ParameterName> = { let _ = self.moved(&[]).await; BTreeSet::new() };",
+   ["as_aws_behaves::a_slow_full_sync_and_newer_events_leave_every_replica_at_the_newest_value"]),
+ "M8b-full-sync-race-both": ("function/src/engine/full_sync.rs",
+   """        let moved_before = self.moved(&writing).await;
+        let to_write: Vec<&SourceItem> =
+            writing.into_iter().filter(|i| !moved_before.contains(&i.parameter.name)).collect();
+        let mut written: Vec<BTreeMap<ParameterName, TargetResult>> =
+            join_all(self.targets.iter().zip(&steps).map(|(store, steps)| self.write_batch(store, &to_write, steps)))
+                .await;
+        let moved_after = self.moved(&to_write).await;""",
+   """        let moved_before: BTreeSet<ParameterName> = BTreeSet::new();
+        let to_write: Vec<&SourceItem> =
+            writing.into_iter().filter(|i| !moved_before.contains(&i.parameter.name)).collect();
+        let mut written: Vec<BTreeMap<ParameterName, TargetResult>> =
+            join_all(self.targets.iter().zip(&steps).map(|(store, steps)| self.write_batch(store, &to_write, steps)))
+                .await;
+        let moved_after: BTreeSet<ParameterName> = BTreeSet::new();""",
+   ["as_aws_behaves::a_slow_full_sync_and_newer_events_leave_every_replica_at_the_newest_value"]),
+ "M9-policies": ("function/src/domain/planner.rs",
+   "send_policies: changed.contains(&Field::Policies),",
+   "send_policies: desired.parameter.tier == Tier::Advanced || changed.contains(&Field::Policies),",
+   ["as_aws_behaves::policies_are_written_only_when_they_differ_and_removed_as_documented"]),
+ "M10-one-bad-item": ("function/src/aws/ssm.rs",
+   "                Err(rejected) => page.rejected.push(rejected),",
+   "                Err(rejected) => return Err(rejected.error),",
+   ["as_aws_behaves::one_unreadable_listed_item_fails_alone_and_the_full_sync_goes_on"]),
+ "M11-name-limit": ("function/src/engine/mod.rs",
+   "if let Err(len) = source.name.fits_in(region, &self.owner.account) {",
+   "if let Err(len) = source.name.fits_in(region, &self.owner.account).and(Err::<(), usize>(0)).or(Ok::<(), usize>(())) {",
+   ["as_aws_behaves::a_name_too_long_for_one_targets_arn_fails_that_target_before_any_write"]),
+}
+def run(key, extra_env=None):
+    path, old, new, tests = M[key]
+    p = os.path.join(ROOT, path)
+    src = open(p).read()
+    assert src.count(old) == 1, f"{key}: pattern found {src.count(old)} times"
+    open(p, "w").write(src.replace(old, new))
+    try:
+        env = dict(os.environ, **(extra_env or {}))
+        out = subprocess.run(["cargo", "test", "--locked", "--test", "integration", "--", "--exact", *tests],
+                             cwd=ROOT, capture_output=True, text=True, env=env)
+        lines = [l for l in out.stdout.splitlines() if l.startswith("test ") or l.startswith("test result")]
+        if out.returncode != 0 and not lines:
+            print(out.stderr[-3000:])
+        return lines
+    finally:
+        open(p, "w").write(src)
+if __name__ == "__main__":
+    keys = sys.argv[1:] or list(M)
+    unknown = [k for k in keys if k not in M]
+    if unknown:
+        sys.exit(f"unknown fix {unknown}; known: {' '.join(M)}")
+    survivors = []
+    env = {}
+    if os.environ.get("LAYER_OFF"):
+        env["AWS_BEHAVIOUR_OFF"] = "all"
+    for k in keys:
+        print(f"== {k} (layer {'off' if env else 'on'})", flush=True)
+        lines = run(k, env)
+        for l in lines:
+            print("  ", l, flush=True)
+        if any(l.endswith(" ok") for l in lines):
+            survivors.append(k)
+    if survivors:
+        print(f"tests that still pass with the fix taken out: {' '.join(survivors)}")
+        sys.exit(1)
+    print("every listed test failed with its fix taken out")
