@@ -72,11 +72,7 @@ impl ParameterName {
     /// The parameter's ARN in `region` of `account`. Names without a leading `/` get one after
     /// `parameter`, as SSM writes them.
     pub fn arn(&self, region: &str, account: &str) -> String {
-        let partition = match region {
-            r if r.starts_with("cn-") => "aws-cn",
-            r if r.starts_with("us-gov-") => "aws-us-gov",
-            _ => "aws",
-        };
+        let partition = super::target::partition_of(region);
         let slash = if self.0.starts_with('/') { "" } else { "/" };
         format!("arn:{partition}:ssm:{region}:{account}:parameter{slash}{}", self.0)
     }
