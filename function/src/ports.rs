@@ -1,5 +1,6 @@
 //! What the engine needs from the outside world, per region. The AWS adapters implement these.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 
@@ -112,6 +113,10 @@ pub trait ParameterStore: Send + Sync {
     /// Values (decrypted) of the names that exist, in batches of 10; absent names are left out. A name
     /// that cannot be read on its own (e.g. a key it cannot be decrypted with) fails alone.
     fn values(&self, names: &[ParameterName]) -> impl Future<Output = StoreResult<Values>> + Send;
+
+    /// Which of `names` exist (GetParameters, no decryption, 10 per call): a name is absent only when SSM
+    /// lists it in InvalidParameters; anything SSM does not answer for counts as existing.
+    fn existing(&self, names: &[ParameterName]) -> impl Future<Output = StoreResult<BTreeSet<ParameterName>>> + Send;
 
     /// Carry out one planned action on `name`.
     fn apply(&self, name: &ParameterName, action: &Action) -> impl Future<Output = StoreResult<()>> + Send;

@@ -32,7 +32,12 @@ function viaSsmFor(regions: string[], parameters: string[]): Record<string, unkn
   };
 }
 
-export const SOURCE_READ_ACTIONS = ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:ListTagsForResource'];
+/**
+ * Reads of one region's parameters: values (GetParameter, GetParameters, which also says which names do not
+ * exist), one parameter's metadata (GetParameterHistory: DescribeParameters pages through the region before it
+ * filters, so it is not used to look up one name) and tags.
+ */
+export const SOURCE_READ_ACTIONS = ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParameterHistory', 'ssm:ListTagsForResource'];
 /** Every action the function may need in a target region. */
 export const TARGET_ACTIONS = [
   ...SOURCE_READ_ACTIONS,
@@ -78,12 +83,16 @@ export function replicatorStatements(c: ReplicatorConfig, account: string, parti
       resources: keyArns(c.targetRegions, account, partition),
       conditions: viaSsmFor(c.targetRegions, targetParameters),
     }),
-    // The function checks that a target key exists and is enabled before writing a SecureString (SSM only
-    // validates later in some cases). DescribeKey is called directly, so it cannot carry kms:ViaService.
+    // The function checks that a target key exists and is enabled before writing a SecureString, and in the
+    // source whether a key given by id is the AWS managed aws/ssm key (then the replica goes on the target's
+    // default key). DescribeKey is called directly, so it cannot carry kms:ViaService. Called with an alias,
+    // it is authorized on the key the alias points to, never on the alias ("When an alias is the value of a
+    // resource element, the policy applies to the alias resource, not to any KMS key that might be associated
+    // with it", https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html): key/* here.
     new iam.PolicyStatement({
-      sid: 'CheckTargetKeys',
+      sid: 'CheckKeys',
       actions: ['kms:DescribeKey'],
-      resources: keyArns(c.targetRegions, account, partition),
+      resources: keyArns(everyRegion, account, partition),
     }),
   ];
 }

@@ -68,7 +68,10 @@ describe('environment configuration', () => {
   test('reservedConcurrency is optional: absent means none', () => {
     const { reservedConcurrency: _omitted, ...rest } = BASE;
     expect(parseConfig('dev', rest).reservedConcurrency).toBeUndefined();
-    for (const env of ['dev', 'prod']) expect(loadEnvironment(env).reservedConcurrency).toBeUndefined();
+    expect(loadEnvironment('dev').reservedConcurrency).toBeUndefined();
+    // prod caps the burst a bulk change fans out into (events wait in Lambda's queue instead of taking
+    // Parameter Store's 40 read TPS from the applications); a prod account has the N + 100 it needs.
+    expect(loadEnvironment('prod').reservedConcurrency).toBe(5);
   });
 
   test('rate schedules give the full-sync interval', () => {

@@ -29,7 +29,7 @@ describe('least privilege', () => {
     });
     // DescribeKey is a direct call without an encryption context: the one KMS statement without it.
     const withoutContext = all.filter((s) => actions(s).some((a) => a.startsWith('kms:')) && !s.Condition?.StringLike);
-    expect(withoutContext.map((s) => s.Sid)).toEqual(['CheckTargetKeys']);
+    expect(withoutContext.map((s) => s.Sid)).toEqual(['CheckKeys']);
   });
 
   test('without prefixes the encryption context still names only parameters of the regions involved', () => {

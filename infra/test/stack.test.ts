@@ -30,7 +30,7 @@ describe('IAM: least privilege', () => {
 
   test('source reads are scoped to the source prefixes', () => {
     const reads = all.find((s) => s.Sid === 'ReadSourceParameters')!;
-    expect(actions(reads)).toEqual(['ssm:GetParameter', 'ssm:GetParameters', 'ssm:ListTagsForResource']);
+    expect(actions(reads)).toEqual(['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:GetParameters', 'ssm:ListTagsForResource']);
     expect(JSON.stringify(reads.Resource)).toContain(':ssm:us-east-1:111111111111:parameter/app/*');
     expect(JSON.stringify(reads.Resource)).not.toMatch(/us-east-2|eu-west-1/);
   });
@@ -45,9 +45,10 @@ describe('IAM: least privilege', () => {
     expect(kms.find((s) => s.Sid === 'EncryptReplicasThroughSsm')!.Condition!.StringEquals).toEqual({
       'kms:ViaService': ['ssm.us-east-2.amazonaws.com', 'ssm.eu-west-1.amazonaws.com'],
     });
-    const describe = all.find((s) => s.Sid === 'CheckTargetKeys')!;
+    const describe = all.find((s) => s.Sid === 'CheckKeys')!;
     expect(actions(describe)).toEqual(['kms:DescribeKey']);
-    expect(JSON.stringify(describe.Resource)).not.toContain('us-east-1');
+    // The source too: a key given by id is compared with the source's aws/ssm key (DescribeKey there).
+    expect([...resources(describe)].sort()).toEqual(['eu-west-1', 'us-east-1', 'us-east-2'].map((r) => `arn:aws:kms:${r}:111111111111:key/*`));
   });
 
   test('logs only to its own log group; hand-off only to itself; no managed policies on its role', () => {

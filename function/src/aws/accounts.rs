@@ -17,7 +17,7 @@ use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use crate::domain::target::partition_of;
+use crate::domain::name::partition_of;
 
 /// After STS refused the role, how long every credential request for that account fails at once
 /// instead of asking STS again (a full sync would otherwise ask once per API call).

@@ -81,7 +81,15 @@ impl KmsKeys {
             Ok(out) => out,
             // No AWS managed key for SSM in the source yet: then it is not this one.
             Err(e) if code_of(&e) == Some("NotFoundException") => return Ok(false),
-            Err(e) => return Err(classify("DescribeKey", &self.source_region, &e)),
+            Err(e) => {
+                let err = classify("DescribeKey", &self.source_region, &e);
+                // A role without DescribeKey in the source (an older stack, a narrow CLI profile) cannot
+                // tell: not known to be the default key, so the key's alias decides (or kms-key-unmapped).
+                if err.reason() == Reason::AccessDenied {
+                    return Ok(false);
+                }
+                return Err(err);
+            }
         };
         Ok(out.key_metadata().is_some_and(|m| m.key_id() == key_id || m.arn() == Some(key_id)))
     }

@@ -1,12 +1,13 @@
 //! `ParameterStore` over the SSM API for one region, keeping to that region's read and write rates.
 
+use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ssm::types::{
-    ParameterInlinePolicy, ParameterMetadata, ParameterStringFilter, ParameterTier, ParameterType as SdkType,
-    ResourceTypeForTagging, Tag,
+    ParameterHistory, ParameterInlinePolicy, ParameterMetadata, ParameterStringFilter, ParameterTier,
+    ParameterType as SdkType, ResourceTypeForTagging, Tag,
 };
 use aws_sdk_ssm::Client;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -20,11 +21,11 @@ use crate::ports::{
     ErrorClass, Page, ParameterStore, Query, Rejected, StoreError, StoreResult, Values, VersionedValue,
 };
 
-/// Waits before reading again when the listing disagrees with GetParameter: a concurrent write split
-/// value and metadata, or DescribeParameters does not list a just-written parameter yet (AWS documents
-/// no bound for that lag; it is usually well under a second). After the last wait the read fails as
-/// transient, so the engine retries it and, if the lag persists, the invocation fails and Lambda retries.
-const LISTING_WAITS: [Duration; 5] = [
+/// Waits before reading again when value and metadata disagree: a concurrent write landed between the
+/// two calls, or the parameter's history does not show the version GetParameter returned yet. After the
+/// last wait the read fails as transient, so the engine retries it and, if it persists, the invocation
+/// fails and Lambda retries.
+const READ_WAITS: [Duration; 5] = [
     Duration::from_millis(100),
     Duration::from_millis(250),
     Duration::from_millis(500),
@@ -33,9 +34,9 @@ const LISTING_WAITS: [Duration; 5] = [
 ];
 /// The `Policies` value that removes every policy of a parameter, as the user guide documents it.
 const REMOVE_POLICIES: &str = "[{}]";
-const NOT_LISTED_YET: &str = "NotListedYet";
+const NO_HISTORY_YET: &str = "NoHistoryYet";
 const VERSIONS_DIFFER: &str = "ConcurrentWrites";
-/// GetParameters takes at most 10 names; DescribeParameters returns at most 50.
+/// GetParameters takes at most 10 names; DescribeParameters and GetParameterHistory return at most 50.
 const VALUES_PER_CALL: usize = 10;
 const PAGE_SIZE: i32 = 50;
 
@@ -81,50 +82,63 @@ impl SsmStore {
     async fn read_once(&self, name: &ParameterName) -> StoreResult<Option<Parameter>> {
         self.read_slot().await;
         // Existence is decided here and only here: GetParameter's ParameterNotFound names this exact
-        // parameter. A listing that does not show it proves nothing (see `describe_one`).
+        // parameter. A listing that does not show it proves nothing.
         let got = match self.client.get_parameter().name(name.as_str()).with_decryption(true).send().await {
             Ok(out) => out.parameter,
             Err(e) if code_of(&e) == Some("ParameterNotFound") => return Ok(None),
             Err(e) => return Err(classify("GetParameter", &self.label, &e)),
         };
-        let Some(got) = got else { return Err(self.listing_behind("GetParameter", "NoParameterInResponse")) };
-        let meta = match self.describe_one(name).await? {
+        let Some(got) = got else { return Err(self.read_again("GetParameter", "NoParameterInResponse")) };
+        let meta = match self.history_at(name, got.version()).await? {
             Some(Ok(meta)) => meta,
             Some(Err(rejected)) => return Err(rejected.error),
-            // Readable but not listed: DescribeParameters has not caught up with a recent write yet.
-            None => return Err(self.listing_behind("DescribeParameters", NOT_LISTED_YET)),
+            None => return Err(self.read_again("GetParameterHistory", VERSIONS_DIFFER)),
         };
-        if got.version() != meta.version {
-            return Err(self.listing_behind("DescribeParameters", VERSIONS_DIFFER));
-        }
         Ok(Some(meta.with_value(Value::new(got.value().unwrap_or_default()))))
     }
 
-    /// The metadata of exactly `name`, following NextToken until the listing ends: the API reference
-    /// says DescribeParameters "returns between zero and MaxResults" items per call, and filtered
-    /// queries do return an empty first page with a token in large accounts (boto3 #1632,
-    /// aws-sdk-ruby #2012, aws-sdk-go #2446). `None` means "not listed", never "does not exist".
-    /// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeParameters.html>
-    async fn describe_one(&self, name: &ParameterName) -> StoreResult<Option<Result<Metadata, Rejected>>> {
-        let query = Query { names: vec![name.clone()], ..Query::default() };
+    /// The metadata of `name` at `version`, from the parameter's own history: GetParameterHistory answers
+    /// for exactly this name in a bounded number of calls (at most 100 versions are kept, 50 per page).
+    /// A name-filtered DescribeParameters would not: it pages through the account's parameters before
+    /// filtering ("between zero and MaxResults" items per call, boto3 #1632, google/go-cloud #3135), so
+    /// one lookup can take a call per 50 parameters in the region, and it may not list a parameter
+    /// created a moment ago (aws-sdk-js #4349). `None`: the history does not hold `version` (written
+    /// since, or not there yet): read again.
+    /// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameterHistory.html>
+    async fn history_at(&self, name: &ParameterName, version: i64) -> StoreResult<Option<Result<Metadata, Rejected>>> {
         let mut token: Option<String> = None;
+        let mut found = None;
         loop {
-            let page = self.list(&query, token.as_deref()).await?;
-            if let Some(meta) = page.items.into_iter().find(|m| &m.name == name) {
-                return Ok(Some(Ok(meta)));
+            self.read_slot().await;
+            let out = self
+                .client
+                .get_parameter_history()
+                .name(name.as_str())
+                .with_decryption(false)
+                .max_results(PAGE_SIZE)
+                .set_next_token(token)
+                .send()
+                .await;
+            let out = match out {
+                Ok(out) => out,
+                // Found by GetParameter a moment ago: deleted since, or the history is behind. Read again.
+                Err(e) if code_of(&e) == Some("ParameterNotFound") => {
+                    return Err(self.read_again("GetParameterHistory", NO_HISTORY_YET))
+                }
+                Err(e) => return Err(classify("GetParameterHistory", &self.label, &e)),
+            };
+            if let Some(entry) = out.parameters().iter().find(|h| h.version() == version) {
+                found = Some(self.metadata(entry));
             }
-            if let Some(rejected) = page.rejected.into_iter().find(|r| &r.name == name) {
-                return Ok(Some(Err(rejected)));
-            }
-            match page.next {
-                Some(next) => token = Some(next),
-                None => return Ok(None),
+            token = out.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+            if token.is_none() {
+                return Ok(found);
             }
         }
     }
 
-    /// A read whose two halves disagree because the listing lags the value: retried after a wait.
-    fn listing_behind(&self, operation: &'static str, code: &str) -> StoreError {
+    /// A read whose two halves disagree (a write landed between them): retried after a wait.
+    fn read_again(&self, operation: &'static str, code: &str) -> StoreError {
         StoreError { operation, target: self.label.clone(), code: code.into(), class: ErrorClass::Transient }
     }
 
@@ -220,14 +234,13 @@ impl ParameterStore for SsmStore {
         }
     }
 
-    /// Value and metadata come from two calls; if a write lands between them their versions differ, and
-    /// if the write was a moment ago the listing may not show it yet. Either way the pair is read again
-    /// after a wait, so that a replica never mixes two versions and a lagging listing is never "absent".
+    /// Value and metadata come from two calls; if a write lands between them their versions differ. The
+    /// pair is then read again after a wait, so that a replica never mixes two versions.
     async fn read(&self, name: &ParameterName) -> StoreResult<Option<Parameter>> {
-        let mut waits = LISTING_WAITS.iter();
+        let mut waits = READ_WAITS.iter();
         loop {
             match self.read_once(name).await {
-                Err(e) if e.code == NOT_LISTED_YET || e.code == VERSIONS_DIFFER => match waits.next() {
+                Err(e) if e.code == NO_HISTORY_YET || e.code == VERSIONS_DIFFER => match waits.next() {
                     Some(wait) => tokio::time::sleep(*wait).await,
                     None => return Err(e),
                 },
@@ -281,6 +294,27 @@ impl ParameterStore for SsmStore {
                     }
                 }
             }
+        }
+        Ok(out)
+    }
+
+    async fn existing(&self, names: &[ParameterName]) -> StoreResult<BTreeSet<ParameterName>> {
+        let mut out = BTreeSet::new();
+        for chunk in names.chunks(VALUES_PER_CALL) {
+            self.read_slot().await;
+            let got = self
+                .client
+                .get_parameters()
+                .set_names(Some(chunk.iter().map(|n| n.as_str().to_owned()).collect()))
+                .with_decryption(false)
+                .send()
+                .await
+                .map_err(|e| classify("GetParameters", &self.label, &e))?;
+            // "InvalidParameters: A list of parameters that aren't formatted correctly or don't run
+            // during an execution" — for a well-formed name, one that does not exist.
+            // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html
+            let invalid = got.invalid_parameters();
+            out.extend(chunk.iter().filter(|n| !invalid.iter().any(|i| i == n.as_str())).cloned());
         }
         Ok(out)
     }
@@ -351,8 +385,9 @@ impl SsmStore {
             .collect())
     }
 
-    /// DescribeParameters' view → `Metadata`, or why this one item cannot be used (it fails alone).
-    fn metadata(&self, m: &ParameterMetadata) -> Result<Metadata, Rejected> {
+    /// DescribeParameters' or GetParameterHistory's view → `Metadata`, or why this one item cannot be
+    /// used (it fails alone).
+    fn metadata(&self, m: &impl Described) -> Result<Metadata, Rejected> {
         let raw = m.name().unwrap_or_default();
         let reject = |code: String, reason: Reason| Rejected {
             name: ParameterName::listed(raw),
@@ -360,7 +395,7 @@ impl SsmStore {
         };
         let name =
             ParameterName::parse(raw).map_err(|e| reject(format!("InvalidName: the name {e}"), Reason::Validation))?;
-        let kind = match m.r#type() {
+        let kind = match m.kind() {
             Some(SdkType::String) => ParameterType::String,
             Some(SdkType::StringList) => ParameterType::StringList,
             Some(SdkType::SecureString) => ParameterType::SecureString,
@@ -392,6 +427,57 @@ impl SsmStore {
         })
     }
 }
+
+/// What DescribeParameters (`ParameterMetadata`) and GetParameterHistory (`ParameterHistory`) both
+/// say about a parameter.
+trait Described {
+    fn name(&self) -> Option<&str>;
+    fn kind(&self) -> Option<&SdkType>;
+    fn key_id(&self) -> Option<&str>;
+    fn description(&self) -> Option<&str>;
+    fn allowed_pattern(&self) -> Option<&str>;
+    fn data_type(&self) -> Option<&str>;
+    fn tier(&self) -> Option<&ParameterTier>;
+    fn policies(&self) -> &[ParameterInlinePolicy];
+    fn version(&self) -> i64;
+}
+
+macro_rules! described {
+    ($t:ty) => {
+        impl Described for $t {
+            fn name(&self) -> Option<&str> {
+                <$t>::name(self)
+            }
+            fn kind(&self) -> Option<&SdkType> {
+                <$t>::r#type(self)
+            }
+            fn key_id(&self) -> Option<&str> {
+                <$t>::key_id(self)
+            }
+            fn description(&self) -> Option<&str> {
+                <$t>::description(self)
+            }
+            fn allowed_pattern(&self) -> Option<&str> {
+                <$t>::allowed_pattern(self)
+            }
+            fn data_type(&self) -> Option<&str> {
+                <$t>::data_type(self)
+            }
+            fn tier(&self) -> Option<&ParameterTier> {
+                <$t>::tier(self)
+            }
+            fn policies(&self) -> &[ParameterInlinePolicy] {
+                <$t>::policies(self)
+            }
+            fn version(&self) -> i64 {
+                <$t>::version(self)
+            }
+        }
+    };
+}
+
+described!(ParameterMetadata);
+described!(ParameterHistory);
 
 fn to_sdk_tags(tags: &Tags) -> StoreResult<Vec<Tag>> {
     tags.iter()

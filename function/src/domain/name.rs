@@ -72,7 +72,7 @@ impl ParameterName {
     /// The parameter's ARN in `region` of `account`. Names without a leading `/` get one after
     /// `parameter`, as SSM writes them.
     pub fn arn(&self, region: &str, account: &str) -> String {
-        let partition = super::target::partition_of(region);
+        let partition = partition_of(region);
         let slash = if self.0.starts_with('/') { "" } else { "/" };
         format!("arn:{partition}:ssm:{region}:{account}:parameter{slash}{}", self.0)
     }
@@ -96,6 +96,20 @@ impl ParameterName {
     pub fn is_under(&self, prefix: &str) -> bool {
         let prefix = prefix.trim_end_matches('/');
         prefix.is_empty() || self.0 == prefix || self.0.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+/// The partition of a region, as ARNs name it (regions of the isolated partitions included, since the ARN's
+/// length decides whether a name fits).
+pub fn partition_of(region: &str) -> &'static str {
+    match region {
+        r if r.starts_with("cn-") => "aws-cn",
+        r if r.starts_with("us-gov-") => "aws-us-gov",
+        r if r.starts_with("us-isob-") => "aws-iso-b",
+        r if r.starts_with("us-isof-") => "aws-iso-f",
+        r if r.starts_with("eu-isoe-") => "aws-iso-e",
+        r if r.starts_with("us-iso-") => "aws-iso",
+        _ => "aws",
     }
 }
 
@@ -132,7 +146,7 @@ mod tests {
     #[test]
     fn the_arn_limit_depends_on_the_region() {
         let account = "123456789012";
-        // "arn:aws:ssm:us-east-1:123456789012:parameter" is 45 characters, ap-southeast-2's is 50.
+        // "arn:aws:ssm:us-east-1:123456789012:parameter" is 44 characters, ap-southeast-2's is 49.
         let short = "arn:aws:ssm:us-east-1:123456789012:parameter".len();
         let name = ParameterName::parse(&format!("/{}", "a".repeat(MAX_ARN_LEN - short - 1))).unwrap();
         assert_eq!(name.fits_in("us-east-1", account), Ok(()));
@@ -140,6 +154,8 @@ mod tests {
         let flat = ParameterName::parse("flat").unwrap();
         assert_eq!(flat.arn("us-east-1", account), "arn:aws:ssm:us-east-1:123456789012:parameter/flat");
         assert_eq!(flat.arn("cn-north-1", account), "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/flat");
+        assert_eq!(flat.arn("us-isob-east-1", account), "arn:aws-iso-b:ssm:us-isob-east-1:123456789012:parameter/flat");
+        assert_eq!(flat.arn("us-iso-east-1", account), "arn:aws-iso:ssm:us-iso-east-1:123456789012:parameter/flat");
     }
 
     #[test]

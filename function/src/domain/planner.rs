@@ -69,7 +69,7 @@ pub struct Rules {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// PutParameter. `tags` are sent only on create (PutParameter rejects Tags with Overwrite).
-    /// `send_policies`: send `Policies` (as a JSON list, `[]` for none). SSM keeps a parameter's
+    /// `send_policies`: send `Policies` (as a JSON list, `[{}]` for none). SSM keeps a parameter's
     /// policies when an overwrite omits them, so they are sent on create when there are any and on
     /// overwrite only when they differ; an empty list is how the user guide removes them.
     Put {

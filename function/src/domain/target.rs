@@ -86,15 +86,6 @@ impl<'de> Deserialize<'de> for Target {
     }
 }
 
-/// The partition of a region: `aws`, `aws-cn` or `aws-us-gov` (for ARNs).
-pub fn partition_of(region: &str) -> &'static str {
-    match region {
-        r if r.starts_with("cn-") => "aws-cn",
-        r if r.starts_with("us-gov-") => "aws-us-gov",
-        _ => "aws",
-    }
-}
-
 /// One entry of a per-target selection tag value (`us-east-2:111111111111/eu-west-1`): a region (that
 /// region in every target account that has it) or exactly one target.
 #[derive(Clone, Debug, PartialEq, Eq)]

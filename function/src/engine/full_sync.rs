@@ -5,6 +5,12 @@
 //! parameter in the source, GetParameters per 10 selected; per target one GetParameters per 10 and one
 //! DescribeParameters filtered on the ownership and tags-digest tags, so that an unchanged replica needs no
 //! tag read. Only replicas that filter does not return (missing, unmanaged, tags drifted) are read singly.
+//! The orphan pass lists each target's owned replicas and asks GetParameters which sources still exist.
+//!
+//! Known cost on AWS (not in the emulator): DescribeParameters pages through the region's parameters
+//! before it filters (boto3 #1632, google/go-cloud #3135), so the per-target name-filtered query above can
+//! take a call per 50 parameters in that region rather than one. It stays correct (pages are followed to
+//! the end); moving that check to the tagging API's GetResources (by ARN, 100 per call) is the next step.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -25,6 +31,8 @@ use crate::ports::{KeyResolver, Page, ParameterStore, Query, StoreError, Values}
 const TAG_READ_CONCURRENCY: usize = 8;
 /// Replica writes in flight at once per target (writes are rate-limited per region as well).
 const WRITE_CONCURRENCY: usize = 4;
+/// Source names a full sync remembers having listed, for its orphan pass (about 100 bytes each).
+const SEEN_CAP: usize = 20_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FullSyncError {
@@ -43,6 +51,25 @@ struct SourceItem {
     version: i64,
     tags: Tags,
     targets: Vec<Target>,
+}
+
+/// Source names this invocation's full sync has listed (at most `SEEN_CAP`; memory stays bounded).
+#[derive(Default)]
+struct Seen(BTreeSet<ParameterName>);
+
+impl Seen {
+    fn note(&mut self, page: &Page) {
+        for m in &page.items {
+            if self.0.len() >= SEEN_CAP {
+                return;
+            }
+            self.0.insert(m.name.clone());
+        }
+    }
+
+    fn contains(&self, name: &ParameterName) -> bool {
+        self.0.contains(name)
+    }
 }
 
 /// What one target needs for one item, decided from the batched reads.
@@ -79,12 +106,14 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         let paths = self.paths();
         self.check_cursor(&start, paths.len())?;
         let mut cursor = start;
+        let mut seen = Seen::default();
         loop {
             let next = match &cursor {
                 Cursor::Source { prefix, token } => {
                     let query = self.source_query(paths[*prefix].clone());
                     let page = self.list_page(&self.source, &query, token.as_deref()).await?;
                     let next = page.next.clone();
+                    seen.note(&page);
                     self.sync_page(page, sink).await;
                     match next {
                         Some(t) => Some(Cursor::Source { prefix: *prefix, token: Some(t) }),
@@ -105,7 +134,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                         ..Query::default()
                     };
                     let page = self.list_page(store, &query, token.as_deref()).await?;
-                    self.orphan_page(page.items, sink).await?;
+                    self.orphan_page(page.items, &seen, sink).await?;
                     match page.next {
                         Some(t) => Some(Cursor::Orphans { target: target.clone(), prefix: *prefix, token: Some(t) }),
                         None if prefix + 1 < paths.len() => {
@@ -431,15 +460,21 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
 
     /// Owned replicas listed in one target: those whose source no longer exists go through the event
     /// path, which re-reads the source and deletes only replicas we own. A failed check deletes nothing.
-    async fn orphan_page(&self, items: Vec<Metadata>, sink: &mut Sink<'_>) -> Result<(), FullSyncError> {
-        let names: Vec<ParameterName> =
-            items.into_iter().map(|m| m.name).filter(|n| self.config.selection.covers(n)).collect();
+    async fn orphan_page(&self, items: Vec<Metadata>, seen: &Seen, sink: &mut Sink<'_>) -> Result<(), FullSyncError> {
+        // A source this sync listed a moment ago is not gone: no need to ask (and if it was deleted since,
+        // its Delete event or the next sync removes the replica; nothing is ever deleted on a guess).
+        let names: Vec<ParameterName> = items
+            .into_iter()
+            .map(|m| m.name)
+            .filter(|n| self.config.selection.covers(n) && !seen.contains(n))
+            .collect();
         if names.is_empty() {
             return Ok(());
         }
-        let query = Query { names: names.clone(), ..Query::default() };
-        let existing = self.list_all(&self.source, &query).await?;
-        for name in names.into_iter().filter(|n| !existing.contains_key(n)) {
+        // Existence from GetParameters' InvalidParameters, which names each absent parameter; never from
+        // a listing (DescribeParameters may not list a parameter yet, and pages before it filters).
+        let existing = self.retry.run(|| self.source.existing(&names)).await?;
+        for name in names.into_iter().filter(|n| !existing.contains(n)) {
             let result = self.sync_one(&name).await;
             self.emit(result, sink);
         }

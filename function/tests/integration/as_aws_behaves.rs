@@ -11,6 +11,7 @@ use ssm_replicator::domain::Outcome;
 use ssm_replicator::handler::HandlerError;
 
 use crate::aws_behaviour::AwsBehaviour;
+use crate::faults::{FaultProxy, Rule};
 use crate::support::*;
 
 const PREFIX_ONLY: (&str, &str) = ("PATH_PREFIXES", "{prefix}/");
@@ -39,7 +40,7 @@ async fn full_sync(w: &World) -> ssm_replicator::domain::Report {
 /// replicas of a live parameter were deleted.
 #[tokio::test]
 async fn an_update_handled_while_every_filtered_first_page_is_empty_reaches_both_replicas() {
-    let w = World::new(&[]).await;
+    let w = World::new(&[PREFIX_ONLY]).await;
     let name = w.name("live");
     w.put(SOURCE, Put::string(&name, "v1")).await;
     w.settle().await;
@@ -52,11 +53,19 @@ async fn an_update_handled_while_every_filtered_first_page_is_empty_reaches_both
         assert_eq!(w.get(region, &name).await.unwrap().value(), Some("v2"), "{region}");
     }
     assert_eq!(w.calls.total(&["DeleteParameter"]), 0, "nothing deleted");
+    // Existence and metadata of one parameter never come from a listing: the event path lists nothing.
+    assert_eq!(w.calls.total(&["DescribeParameters"]), 0);
+    // The full sync does list, and pages past the empty first pages to the same result.
+    let sync = full_sync(&w).await;
+    assert_eq!(sync.summary.get(&Outcome::Deleted), None, "{:?}", sync.summary);
     assert!(w.proxy().empty_pages_total() > 0, "the layer answered empty first pages");
+    for region in [EAST, WEST] {
+        assert_eq!(w.get(region, &name).await.unwrap().value(), Some("v2"), "{region}");
+    }
 }
 
-/// A parameter GetParameter returns but DescribeParameters does not list yet is read again after a wait:
-/// a create handled at once is replicated, not reported `replica-absent`.
+/// A parameter created a moment ago (not listed yet) is replicated by the event handled at once, not
+/// reported `replica-absent`.
 #[tokio::test]
 async fn a_just_created_parameter_is_replicated_once_the_listing_catches_up() {
     let w = World::new(&[]).await;
@@ -68,12 +77,27 @@ async fn a_just_created_parameter_is_replicated_once_the_listing_catches_up() {
     }
 }
 
-/// If the listing stays behind, the invocation fails (Lambda retries it): never `deleted`, never a
-/// successful `replica-absent` that nothing would retry.
+/// However long DescribeParameters takes to list a new parameter, its event replicates it: one
+/// parameter's metadata comes from its own history (GetParameterHistory), never from a listing.
 #[tokio::test]
-async fn a_parameter_readable_but_not_listed_fails_the_invocation_and_writes_nothing() {
+async fn a_parameter_readable_but_not_listed_is_replicated_by_its_event() {
     let w = World::with_behaviour(&[], AwsBehaviour::default().with_lag(Duration::from_secs(600))).await;
     let name = w.name("lagging");
+    w.put(SOURCE, Put::string(&name, "v")).await;
+    let report = w.change("Create", &name).await;
+    for region in [EAST, WEST] {
+        assert_eq!(outcome(&report, &name, region), "created");
+    }
+    assert_eq!(w.calls.total(&["DescribeParameters"]), 0, "the event path lists nothing");
+}
+
+/// If the parameter's history keeps disagreeing with GetParameter, the invocation fails (Lambda retries
+/// it): never `deleted`, never a successful `replica-absent` that nothing would retry.
+#[tokio::test]
+async fn a_parameter_whose_history_disagrees_fails_the_invocation_and_writes_nothing() {
+    let faulty = FaultProxy::start(&endpoint(), vec![Rule::fail("GetParameterHistory", "ParameterNotFound")]);
+    let w = World::proxied(&[], SOURCE, &faulty.url).await;
+    let name = w.name("no-history");
     w.put(SOURCE, Put::string(&name, "v")).await;
     let err = w.invoke(change_event("Create", &name)).await.unwrap_err();
     assert!(matches!(err, HandlerError::Transient { .. }), "{err}");

@@ -164,11 +164,11 @@ async fn an_orphan_is_deleted_and_unmanaged_parameters_are_reported_and_left_alo
 
 #[tokio::test]
 async fn a_failing_listing_deletes_nothing() {
-    // The source answers every name lookup (DescribeParameters with a Name filter) with throttling:
-    // the sync cannot confirm that any source is gone, so it must not delete anything.
+    // The source answers every existence check (GetParameters without decryption) with throttling: the
+    // sync cannot confirm that any source is gone, so it must not delete anything.
     let proxy = FaultProxy::start(
         &endpoint(),
-        vec![Rule::fail("DescribeParameters", "ThrottlingException").when_body_contains("\"Key\":\"Name\"")],
+        vec![Rule::fail("GetParameters", "ThrottlingException").when_body_contains("\"WithDecryption\":false")],
     );
     let healthy = World::new(&[PREFIX_ONLY]).await;
     let names = seed(&healthy, 60).await;
@@ -180,7 +180,7 @@ async fn a_failing_listing_deletes_nothing() {
     let err = w.invoke(json!({"action": "full-sync"})).await.unwrap_err();
     assert!(matches!(err, HandlerError::FullSync(_)), "{err}");
     assert!(err.to_string().contains("deleted nothing"), "{err}");
-    assert!(proxy.failed("DescribeParameters") > 0, "the fault was exercised");
+    assert!(proxy.failed("GetParameters") > 0, "the fault was exercised");
     assert_eq!(w.calls.total(&["DeleteParameter"]), 0);
     for region in [EAST, WEST] {
         assert!(w.get(region, &names[0]).await.is_some(), "the orphan survives a failed check");

@@ -18,7 +18,8 @@ use crate::faults::{Fault, FaultProxy, Faults};
 use crate::support::*;
 
 const PREFIX_ONLY: (&str, &str) = ("PATH_PREFIXES", "{prefix}/");
-const LISTING: &[&str] = &["DescribeParameters", "GetParameters", "ListTagsForResource", "GetParameter"];
+const LISTING: &[&str] =
+    &["DescribeParameters", "GetParameters", "ListTagsForResource", "GetParameter", "GetParameterHistory"];
 
 fn scale(n: usize) -> usize {
     let factor: usize = std::env::var("RELIABILITY_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
