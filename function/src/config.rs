@@ -68,8 +68,8 @@ impl Config {
         if get("TARGET_REGIONS").is_some() {
             return Err(invalid("TARGET_REGIONS", "renamed TARGETS (regions and ACCOUNT/REGION targets)"));
         }
-        let raw = get("TARGETS")
-            .ok_or_else(|| invalid("TARGETS", "required, e.g. us-east-2,111111111111/eu-west-1"))?;
+        let raw =
+            get("TARGETS").ok_or_else(|| invalid("TARGETS", "required, e.g. us-east-2,111111111111/eu-west-1"))?;
         let mut targets = Vec::new();
         for t in list(&raw) {
             let t = Target::parse(t).map_err(|e| invalid("TARGETS", e.to_string()))?;
@@ -226,8 +226,8 @@ mod tests {
         assert_eq!(c.selection.tag_key, "replicate");
         assert!(c.selection.prefixes.is_empty());
         assert_eq!(c.rules, Rules { delete_replicas: true, adopt_unmanaged: true });
-        let all = parse(&[("SOURCE_REGION", "us-east-1"), ("TARGETS", "us-east-2"), ("SELECTION_MODE", "all")])
-            .unwrap();
+        let all =
+            parse(&[("SOURCE_REGION", "us-east-1"), ("TARGETS", "us-east-2"), ("SELECTION_MODE", "all")]).unwrap();
         assert!(!all.rules.adopt_unmanaged, "all mode adopts nothing unless asked");
         let asked = parse(&[
             ("SOURCE_REGION", "us-east-1"),
@@ -288,7 +288,10 @@ mod tests {
         ])
         .unwrap();
         let dr = Target::in_account("111111111111", "us-west-2");
-        assert_eq!(c.targets, vec![Target::own("us-east-2"), Target::in_account("111111111111", "us-east-1"), dr.clone()]);
+        assert_eq!(
+            c.targets,
+            vec![Target::own("us-east-2"), Target::in_account("111111111111", "us-east-1"), dr.clone()]
+        );
         assert_eq!(c.target_role_name, "replica-writer");
         assert_eq!(c.kms_key_map.get(&dr).map(String::as_str), Some("alias/dr"));
         assert_eq!(c.kms_key_map.get(&Target::own("us-east-2")).map(String::as_str), Some("alias/here"));

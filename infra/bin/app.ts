@@ -7,6 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { missingBuildTools } from '../lib/build-tools';
 import { ConfigError, ENVIRONMENTS_DIR, loadEnvironment } from '../lib/config';
 import { ReplicatorStack } from '../lib/replicator-stack';
+import { TargetStack, targetStackName } from '../lib/target-stack';
 
 const app = new App();
 const envName: unknown = app.node.tryGetContext('env');
@@ -40,6 +41,10 @@ try {
       dockerBundling: bundling === 'docker',
       description: `ssm-replicator (${config.name}): Parameter Store replication from ${config.sourceRegion}`,
     });
+    // One stack per other target account: the role the function assumes there (make deploy-targets).
+    for (const account of Object.keys(config.targetAccounts)) {
+      new TargetStack(app, targetStackName(config.name, account), { config, targetAccount: account });
+    }
   }
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
 } catch (e) {

@@ -109,6 +109,7 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     throw new ConfigError(`${where}: must be a JSON object`);
   }
   const o = raw as Record<string, unknown>;
+  if (o.targetRegions !== undefined) fail('targetRegions', 'renamed targets (regions, and ACCOUNT/REGION for other accounts)');
   for (const key of Object.keys(o)) {
     if (!FIELDS.includes(key)) fail(key, `unknown field (known: ${FIELDS.join(', ')})`);
   }
@@ -139,7 +140,6 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
   if (account !== undefined && !ACCOUNT.test(account)) fail('account', `'${account}' is not a 12-digit account id`);
   const sourceRegion = region('sourceRegion', str('sourceRegion'));
 
-  if (o.targetRegions !== undefined) fail('targetRegions', 'renamed targets (regions, and ACCOUNT/REGION for other accounts)');
   const rawTargets = o.targets;
   if (!Array.isArray(rawTargets) || rawTargets.length === 0) {
     fail('targets', 'must be a non-empty list of targets such as us-east-2 or 111111111111/eu-west-1');

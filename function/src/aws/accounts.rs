@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_config::sts::AssumeRoleProvider;
-use aws_config::SdkConfig;
+use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{self, future, ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sts::error::ProvideErrorMetadata;
@@ -18,6 +18,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
 use crate::domain::name::partition_of;
+use crate::domain::Owner;
 
 /// After STS refused the role, how long every credential request for that account fails at once
 /// instead of asking STS again (a full sync would otherwise ask once per API call).
@@ -45,11 +46,17 @@ pub fn role_arn(source_region: &str, account: &str, role_name: &str) -> String {
 }
 
 /// `sdk` with credentials from assuming the target role in `account`, for that account's clients. The
-/// session name names the source account, so the target account's CloudTrail shows who wrote.
-pub async fn for_account(sdk: &SdkConfig, source_account: &str, account: &str, role_arn: String) -> SdkConfig {
+/// session name names the source account, so the target account's CloudTrail shows who wrote. STS is asked
+/// in the source region (its regional endpoint), whatever region the base configuration names.
+pub async fn for_account(sdk: &SdkConfig, source: &Owner, account: &str, role_arn: String) -> SdkConfig {
     // Session names: 2-64 characters of [\w+=,.@-] (STS AssumeRole API reference, RoleSessionName).
-    let session = format!("ssm-replicator-{source_account}");
-    let inner = AssumeRoleProvider::builder(role_arn.clone()).configure(sdk).session_name(session).build().await;
+    let session = format!("ssm-replicator-{}", source.account);
+    let inner = AssumeRoleProvider::builder(role_arn.clone())
+        .configure(sdk)
+        .region(Region::new(source.region.clone()))
+        .session_name(session)
+        .build()
+        .await;
     let provider = TargetRole { inner, role_arn, account: account.to_owned(), refused: Mutex::new(None) };
     sdk.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build()
 }
@@ -114,7 +121,7 @@ fn sts_code(err: &CredentialsError) -> Option<String> {
 }
 
 /// The `RoleNotAssumable` behind an SDK error of a call in another account, if that is what failed.
-pub(crate) fn role_not_assumable(err: &(dyn std::error::Error + 'static)) -> Option<&RoleNotAssumable> {
+pub(crate) fn role_not_assumable<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a RoleNotAssumable> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
         if let Some(refusal) = e.downcast_ref::<RoleNotAssumable>() {

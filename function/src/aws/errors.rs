@@ -31,7 +31,7 @@ where
     let (code, class) = match err {
         SdkError::TimeoutError(_) => ("Timeout".to_owned(), ErrorClass::Transient),
         // The credentials of another account's target: its role could not be assumed.
-        SdkError::DispatchFailure(failure) => match role_not_assumable(failure) {
+        SdkError::DispatchFailure(failure) => match failure.as_connector_error().and_then(|c| role_not_assumable(c)) {
             Some(refusal) if refusal.permanent => {
                 return StoreError {
                     operation: "AssumeRole",

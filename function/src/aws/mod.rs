@@ -7,7 +7,7 @@ mod errors;
 mod kms;
 mod ssm;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -84,11 +84,10 @@ pub async fn connect(sdk: &SdkConfig, config: Config, calls: &ApiCalls) -> Resul
 
     // One configuration per account: this one's, and the assumed role's for each other account.
     let mut accounts: BTreeMap<Option<String>, SdkConfig> = BTreeMap::from([(None, sdk.clone())]);
-    for account in config.targets.iter().filter_map(|t| t.account.clone()) {
-        if !accounts.contains_key(&Some(account.clone())) {
-            let arn = role_arn(&config.source_region, &account, &config.target_role_name);
-            accounts.insert(Some(account.clone()), accounts::for_account(sdk, &owner.account, &account, arn).await);
-        }
+    let others: BTreeSet<&String> = config.targets.iter().filter_map(|t| t.account.as_ref()).collect();
+    for account in others {
+        let arn = role_arn(&config.source_region, account, &config.target_role_name);
+        accounts.insert(Some(account.clone()), accounts::for_account(sdk, &owner, account, arn).await);
     }
     let sdk_for = |t: &Target| accounts.get(&t.account).unwrap_or(sdk);
     let label = |t: &Target| t.to_string();
@@ -110,7 +109,8 @@ pub async fn connect(sdk: &SdkConfig, config: Config, calls: &ApiCalls) -> Resul
     let source_target = Target::own(&config.source_region);
     let source = ssm(&source_target);
     let targets = config.targets.iter().map(&ssm).collect();
-    let target_kms: BTreeMap<Target, aws_sdk_kms::Client> = config.targets.iter().map(|t| (t.clone(), kms(t))).collect();
+    let target_kms: BTreeMap<Target, aws_sdk_kms::Client> =
+        config.targets.iter().map(|t| (t.clone(), kms(t))).collect();
     let keys = KmsKeys::new(&config.source_region, kms(&source_target), target_kms);
     Ok(Replicator::new(config, owner, source, targets, keys))
 }
@@ -123,10 +123,16 @@ fn own_account_targets(mut config: Config, owner: &Owner) -> Result<Config, Conn
         let written = t.to_string();
         let t = t.normalized(&owner.account);
         if t == Target::own(&owner.region) {
-            return Err(ConnectError::Targets(format!("'{written}' is the source ({} is this account)", owner.account)));
+            return Err(ConnectError::Targets(format!(
+                "'{written}' is the source ({} is this account)",
+                owner.account
+            )));
         }
         if targets.contains(&t) {
-            return Err(ConnectError::Targets(format!("'{written}' is listed twice ({} is this account)", owner.account)));
+            return Err(ConnectError::Targets(format!(
+                "'{written}' is listed twice ({} is this account)",
+                owner.account
+            )));
         }
         targets.push(t);
     }

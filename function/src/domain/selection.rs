@@ -125,7 +125,10 @@ mod tests {
     #[test]
     fn a_region_list_selects_those_targets_and_ignores_unconfigured_ones() {
         let d = tagged(&[]).decide(&name("/a"), &tags(&[("replicate", "eu-west-1:ap-south-1")]), &targets(), OWN);
-        assert_eq!(d, Decision::Replicate { targets: vec![Target::own("eu-west-1")], ignored: vec!["ap-south-1".into()] });
+        assert_eq!(
+            d,
+            Decision::Replicate { targets: vec![Target::own("eu-west-1")], ignored: vec!["ap-south-1".into()] }
+        );
     }
 
     #[test]

@@ -232,27 +232,24 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
 
         let mut selected = Vec::new();
         for (meta, tags) in tagged {
-            let every = |f: &dyn Fn(&str) -> TargetResult| ParameterResult {
+            let every = |f: &dyn Fn(&Target) -> TargetResult| ParameterResult {
                 name: meta.name.clone(),
                 targets: self.every_target(f),
             };
             match tags {
                 Err(e) => self.emit(every(&|r| failed(r, &e)), sink),
                 Ok(None) => {} // deleted since it was listed: its event (or the orphan pass) handles it
-                Ok(Some(tags)) => match self.config.selection.decide(
-                    &meta.name,
-                    &tags,
-                    &self.config.targets,
-                    &self.owner.account,
-                ) {
-                    Decision::Skip(reason) => self.emit(every(&|r| skipped(r, reason)), sink),
-                    Decision::Replicate { .. }
-                        if meta.data_type == AMI_DATA_TYPE && !self.config.replicate_ami_parameters =>
-                    {
-                        self.emit(every(&|r| skipped(r, Reason::AmiRegionSpecific)), sink)
+                Ok(Some(tags)) => {
+                    match self.config.selection.decide(&meta.name, &tags, &self.config.targets, &self.owner.account) {
+                        Decision::Skip(reason) => self.emit(every(&|r| skipped(r, reason)), sink),
+                        Decision::Replicate { .. }
+                            if meta.data_type == AMI_DATA_TYPE && !self.config.replicate_ami_parameters =>
+                        {
+                            self.emit(every(&|r| skipped(r, Reason::AmiRegionSpecific)), sink)
+                        }
+                        Decision::Replicate { targets, .. } => selected.push((meta, tags, targets)),
                     }
-                    Decision::Replicate { targets, .. } => selected.push((meta, tags, targets)),
-                },
+                }
             }
         }
         if selected.is_empty() {

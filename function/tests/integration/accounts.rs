@@ -30,8 +30,11 @@ async fn parameters_replicate_into_two_other_accounts_with_every_attribute_and_t
     let w = World::new(&[PREFIX_ONLY, THREE]).await;
     let (plain, list, secret) = (w.name("plain"), w.name("list"), w.name("secret"));
     let tags = [("replicate", "yes"), ("team", "core")];
-    w.put(SOURCE, Put { description: Some("d"), allowed_pattern: Some("^v.*$"), ..Put::string(&plain, "v1").tags(&tags) })
-        .await;
+    w.put(
+        SOURCE,
+        Put { description: Some("d"), allowed_pattern: Some("^v.*$"), ..Put::string(&plain, "v1").tags(&tags) },
+    )
+    .await;
     w.put(SOURCE, Put { kind: aws_sdk_ssm::types::ParameterType::StringList, ..Put::string(&list, "a,b") }).await;
     w.put(SOURCE, Put::secure(&secret, "s3cret", None)).await;
 
@@ -54,7 +57,10 @@ async fn parameters_replicate_into_two_other_accounts_with_every_attribute_and_t
     assert_eq!(w.calls.get(SOURCE, "PutParameter"), 0);
     // The report names each target as configured, and the account of the plain regions.
     let text = serde_json::to_string(&report).unwrap();
-    assert!(text.contains(r#""target":"111111111111/us-west-2""#) && text.contains(r#""account":"123456789012""#), "{text}");
+    assert!(
+        text.contains(r#""target":"111111111111/us-west-2""#) && text.contains(r#""account":"123456789012""#),
+        "{text}"
+    );
 
     // Handled again: reads only, in every account.
     let again = sync(&w, &[&plain, &list, &secret]).await;
@@ -180,8 +186,10 @@ async fn two_replicators_in_two_accounts_pointed_at_each_other_write_once_and_ne
 
 #[tokio::test]
 async fn a_role_that_cannot_be_assumed_fails_only_that_accounts_targets_and_says_what_to_deploy() {
-    let proxy =
-        FaultProxy::start(&endpoint(), vec![Rule::fail("AssumeRole", "AccessDenied").when_body_contains(WORKLOAD_ACCOUNT)]);
+    let proxy = FaultProxy::start(
+        &endpoint(),
+        vec![Rule::fail("AssumeRole", "AccessDenied").when_body_contains(WORKLOAD_ACCOUNT)],
+    );
     let w = World::through(&[PREFIX_ONLY, THREE], &proxy.url).await;
     let name = w.name("denied");
     w.put(SOURCE, Put::string(&name, "v")).await;

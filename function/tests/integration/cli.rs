@@ -60,12 +60,14 @@ async fn diff_json_follows_its_schema_and_check_exits_3_only_on_drift() {
     for row in &rows {
         let obj = row.as_object().unwrap();
         assert!(
-            obj.keys().all(|k| ["name", "region", "status", "reason", "fields", "error"].contains(&k.as_str())),
+            obj.keys()
+                .all(|k| ["name", "account", "region", "status", "reason", "fields", "error"].contains(&k.as_str())),
             "{row}"
         );
         assert!(STATUSES.contains(&row["status"].as_str().unwrap()), "{row}");
         assert!(names.contains(&row["name"].as_str().unwrap().to_owned()));
         assert_eq!(row["status"], "missing");
+        assert_eq!(row["account"], ACCOUNT, "every row carries its target's account");
     }
     assert_eq!(summary["drift"], true);
     assert_eq!(summary["parameters"], 3);
@@ -168,8 +170,18 @@ async fn sync_into_another_account_through_its_role_then_a_rerun_writes_nothing(
     w.settle().await;
     let url = w.proxy().url.clone();
     let args = [
-        "sync", "--source-region", SOURCE, "--targets", targets, "--target-role", "ssm-replicator-target", "--path",
-        &w.prefix, "--endpoint-url", &url, "--json",
+        "sync",
+        "--source-region",
+        SOURCE,
+        "--targets",
+        targets,
+        "--target-role",
+        "ssm-replicator-target",
+        "--path",
+        &w.prefix,
+        "--endpoint-url",
+        &url,
+        "--json",
     ];
 
     let first = cli_as_given(&args);
@@ -202,7 +214,16 @@ async fn sync_into_another_account_through_its_role_then_a_rerun_writes_nothing(
 
     // The table shows an ACCOUNT column when a target is in another account.
     let table = cli_as_given(&[
-        "diff", "--all", "--source-region", SOURCE, "--targets", targets, "--path", &w.prefix, "--endpoint-url", &url,
+        "diff",
+        "--all",
+        "--source-region",
+        SOURCE,
+        "--targets",
+        targets,
+        "--path",
+        &w.prefix,
+        "--endpoint-url",
+        &url,
     ]);
     assert!(table.stdout.lines().next().unwrap().contains("ACCOUNT"), "{}", table.stdout);
     assert!(table.stdout.contains("111111111111"), "{}", table.stdout);

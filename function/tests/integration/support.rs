@@ -128,8 +128,6 @@ enum Wiring<'a> {
 /// to the emulator directly.
 pub struct World {
     pub prefix: String,
-    /// The account the replicator runs in (its source's).
-    pub account: String,
     pub calls: ApiCalls,
     pub handler: Handler<SsmStore, KmsKeys, Collect>,
     proxy: FaultProxy,
@@ -234,7 +232,7 @@ impl World {
                 );
                 let owner = Owner { account: ACCOUNT.into(), region: SOURCE.into() };
                 let (source, targets) = (ssm(SOURCE), vec![ssm(EAST), ssm(WEST)]);
-                Replicator::new(config, owner, source, targets, keys)
+                Replicator::new(config.clone(), owner, source, targets, keys)
             }
         };
         let replicator = replicator.with_retry(RetryPolicy {
@@ -256,7 +254,6 @@ impl World {
         }
         Self {
             prefix,
-            account: account.to_owned(),
             calls: calls.clone(),
             handler: Handler::new(replicator, calls, Collect::default()),
             proxy: own,
