@@ -155,7 +155,7 @@ endif
 # there). Deploy them before the source stack's first deploy with such targets. Each account is deployed with
 # its profile from TARGET_PROFILES (ENV=local: that account's credentials in the emulator).
 deploy-targets diff-targets destroy-targets: setup node
-	CDK=$(CDK) CDK_ARGS="$(CDK_ARGS)" TARGET_PROFILES="$(TARGET_PROFILES)" \
+	TARGETS_CDK=$(CDK) TARGETS_CDK_ARGS="$(CDK_ARGS)" TARGET_PROFILES="$(TARGET_PROFILES)" \
 	  scripts/targets.sh $(@:-targets=) $(ENV) $(ENVIRONMENTS_DIR)
 
 # CI promotion: deploy a stack from an assembly synthesized earlier (make synth ENV=dev,prod), after checking

@@ -69,10 +69,12 @@ class Deployment:
         # The role in each other target account, as its target stack deployed it there.
         self.target_roles = {}
         for place in (t for t in self.targets if "/" in t):
-            account, region = place.split("/")
+            account = place.split("/")[0]
             stack = f"SsmReplicatorTarget-local-{account}"
-            res = client("cloudformation", place).describe_stack_resources(StackName=stack)["StackResources"]
-            roles = [r["PhysicalResourceId"] for r in res if r["ResourceType"] == "AWS::IAM::Role"]
+            # Target stacks live in the source region of their account.
+            cfn = client("cloudformation", f"{account}/{SOURCE}")
+            res = cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+            roles = [r["PhysicalResourceId"] for r in res if r.get("ResourceType") == "AWS::IAM::Role"]
             expect(roles == [self.environment["TARGET_ROLE_NAME"]],
                    f"{stack} in {account} does not hold the role {self.environment['TARGET_ROLE_NAME']}: {roles}")
             self.target_roles[account] = f"arn:aws:iam::{account}:role/{roles[0]}"

@@ -150,9 +150,8 @@ def destroyed():
 def target_role(account):
     """The target stack's role in `account`: (its name, its trust policy), or None."""
     stack = f"SsmReplicatorTarget-local-{account}"
-    environment = json.load(open(os.path.join(os.path.dirname(__file__), "..", "infra", "environments", "local.json")))
-    region = next(t.split("/")[1] for t in environment["targets"] if t.startswith(f"{account}/"))
-    cfn = client("cloudformation", account, region)
+    # Target stacks live in the source region of their account.
+    cfn = client("cloudformation", account, REGION)
     try:
         status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
     except cfn.exceptions.ClientError:

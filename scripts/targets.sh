@@ -10,8 +10,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 action=${1:?deploy, diff or destroy}
 env=${2:?environment}
 dir=${3:-$here/infra/environments}
-cdk=${CDK:-$here/node_modules/.bin/cdk}
-read -r -a extra <<<"${CDK_ARGS:-}"
+# (Not CDK and CDK_ARGS: the CDK CLI reads CDK_* environment variables as options.)
+cdk=${TARGETS_CDK:-$here/node_modules/.bin/cdk}
+read -r -a extra <<<"${TARGETS_CDK_ARGS:-}"
 case $action in deploy | diff | destroy) ;; *) echo "targets.sh: unknown action '$action'" >&2; exit 2 ;; esac
 
 accounts=$(node "$here/scripts/target-accounts.js" "$env" "$dir")
@@ -30,12 +31,13 @@ while read -r account region; do
     if [ "$env" = local ]; then
       export AWS_ENDPOINT_URL=http://localhost:5000 AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
       eval "$("$here/.venv/bin/python" "$here/scripts/emulator_credentials.py" "$account")"
-      [ "$action" = deploy ] && "$cdk" bootstrap "${args[@]}" "aws://$account/$region" >/dev/null
+      if [ "$action" = deploy ]; then "$cdk" bootstrap "${args[@]}" "aws://$account/$region" >/dev/null; fi
     fi
+    # --exclusively: only this stack (it depends on none), and only it is bundled — it has no asset to build.
     case $action in
-      deploy) "$cdk" deploy "${args[@]}" --require-approval never "$stack" ;;
-      diff) "$cdk" diff "${args[@]}" "$stack" ;;
-      destroy) "$cdk" destroy "${args[@]}" --force "$stack" ;;
+      deploy) "$cdk" deploy "${args[@]}" --exclusively --require-approval never "$stack" ;;
+      diff) "$cdk" diff "${args[@]}" --exclusively "$stack" ;;
+      destroy) "$cdk" destroy "${args[@]}" --exclusively --force "$stack" ;;
     esac
   )
 done <<<"$accounts"

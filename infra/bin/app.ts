@@ -24,7 +24,9 @@ try {
   // The CLI bundles for synth, diff, deploy and watch, not for destroy or list (it passes an empty list);
   // unit tests skip bundling the same way.
   const stacksToBundle: unknown = app.node.tryGetContext('aws:cdk:bundling-stacks');
-  const bundles = !(Array.isArray(stacksToBundle) && stacksToBundle.length === 0);
+  // Only the replicator's stack has an asset to build: target stacks alone (make deploy-targets) need no tools.
+  const bundles = !(Array.isArray(stacksToBundle)
+    && stacksToBundle.every((s) => typeof s === 'string' && s.startsWith('SsmReplicatorTarget-')));
   if (bundles && bundling === 'local') {
     const missing = missingBuildTools();
     if (missing.length > 0) {

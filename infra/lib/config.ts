@@ -25,6 +25,11 @@ export interface ReplicatorConfig {
   readonly targetAccounts: Record<string, string[]>;
   /** The role the target stack creates in every other target account, and the function assumes there. */
   readonly targetRoleName: string;
+  /**
+   * ARN patterns of principals of the source account that may also assume the target roles, besides the
+   * function's role: operators running the CLI (`arn:aws:iam::…:role/aws-reserved/sso.amazonaws.com/…/AWSReservedSSO_Admin_*`).
+   */
+  readonly extraTrustedPrincipals: string[];
   readonly selectionMode: 'tagged' | 'all';
   readonly selectionTag: string;
   /** Path prefixes such as /app/; empty: every parameter (and the IAM policy covers all of them). */
@@ -59,7 +64,7 @@ const PREFIX = /^\/[a-zA-Z0-9_.\-/]*$/;
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const FIELDS = [
-  'account', 'sourceRegion', 'targets', 'targetRoleName', 'selectionMode', 'selectionTag', 'pathPrefixes', 'kmsKeys',
+  'account', 'sourceRegion', 'targets', 'targetRoleName', 'extraTrustedPrincipals', 'selectionMode', 'selectionTag', 'pathPrefixes', 'kmsKeys',
   'deleteReplicas', 'adoptUnmanaged', 'schedule', 'fullSyncIntervalMinutes', 'cloudTrail', 'alarmEmail',
   'logRetentionDays', 'initialSync', 'reservedConcurrency', 'terminationProtection',
 ];
@@ -167,6 +172,15 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     fail('account', 'is required with targets in other accounts (their roles trust the replicator\'s role in this account)');
   }
   const targetRoleName = str('targetRoleName', false) ?? `ssm-replicator-target-${name}`;
+  const extra = o.extraTrustedPrincipals ?? [];
+  if (!Array.isArray(extra)) fail('extraTrustedPrincipals', 'must be a list of role ARNs (wildcards allowed) in this account');
+  const extraTrustedPrincipals = (extra as unknown[]).map((p, i) => {
+    const field = `extraTrustedPrincipals[${i}]`;
+    const m = typeof p === 'string' ? /^arn:[a-z-]+:iam::(\d{12}):role\/.+$/.exec(p) : null;
+    if (!m) return fail(field, `'${String(p)}' is not a role ARN (arn:aws:iam::ACCOUNT:role/…, wildcards allowed)`);
+    if (m[1] !== account) return fail(field, `'${p}' is not in this account (${account ?? 'account not set'})`);
+    return p as string;
+  });
   if (!ROLE_NAME.test(targetRoleName)) fail('targetRoleName', `'${targetRoleName}' is not an IAM role name (1-64 of letters, digits and +=,.@_-)`);
   if (sourceRoleName({ name, sourceRegion }).length > 64) {
     fail('sourceRegion', `the function's role name '${sourceRoleName({ name, sourceRegion })}' would exceed 64 characters: use a shorter environment name`);
@@ -253,6 +267,7 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     targetRegions,
     targetAccounts,
     targetRoleName,
+    extraTrustedPrincipals,
     selectionMode: selectionMode as 'tagged' | 'all',
     selectionTag,
     pathPrefixes,

@@ -8,7 +8,7 @@
 // The account principal delegates to the source account, where only that role may assume (its own policy
 // names this role's ARN); aws:PrincipalArn pins the caller here as well
 // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
-import { Aws, Duration, Stack, StackProps, Tags, Token } from 'aws-cdk-lib';
+import { Aws, DefaultStackSynthesizer, Duration, Stack, StackProps, Tags, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
@@ -31,22 +31,28 @@ export class TargetStack extends Stack {
     const { config, targetAccount } = props;
     const regions = config.targetAccounts[targetAccount];
     if (!regions || regions.length === 0) throw new Error(`no target in account ${targetAccount}`);
-    // IAM is global: the stack lives in the account's first target region (bootstrapped there anyway).
+    // IAM is global: the stack lives in the source region of the target account, a home that does not move
+    // when targets are added, removed or reordered (a second stack elsewhere could not create the same
+    // role name). No bootstrap version rule: the template has no asset, and it must also deploy through a
+    // StackSet into accounts that were never bootstrapped for CDK.
     super(scope, id, {
-      description: `ssm-replicator (${config.name}): the role replicas in ${targetAccount} are written with`,
+      description: `ssm-replicator (${config.name}): the role the replicator in ${config.account} writes replicas with`,
       ...props,
-      env: { account: targetAccount, region: regions[0] },
+      env: { account: targetAccount, region: config.sourceRegion },
       terminationProtection: config.terminationProtection,
+      synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),
     });
     Tags.of(this).add('project', 'ssm-replicator');
     Tags.of(this).add('environment', config.name);
 
     const replicatorRole = `arn:${this.partition}:iam::${config.account}:role/${sourceRoleName(config)}`;
+    // Operators who run the CLI against this account (e.g. SSO roles) are added by ARN pattern.
+    const trusted = config.extraTrustedPrincipals.length === 0
+      ? { ArnEquals: { 'aws:PrincipalArn': replicatorRole } }
+      : { ArnLike: { 'aws:PrincipalArn': [replicatorRole, ...config.extraTrustedPrincipals] } };
     this.role = new iam.Role(this, 'TargetRole', {
       roleName: config.targetRoleName,
-      assumedBy: new iam.AccountPrincipal(config.account).withConditions({
-        ArnEquals: { 'aws:PrincipalArn': replicatorRole },
-      }),
+      assumedBy: new iam.AccountPrincipal(config.account).withConditions(trusted),
       maxSessionDuration: Duration.hours(1),
       description: `ssm-replicator (${config.name}): assumed by ${sourceRoleName(config)} in ${config.account} to write replicas in ${regions.join(', ')}`,
       inlinePolicies: {

@@ -27,11 +27,32 @@ describe('targets in other accounts', () => {
   const { source, targets, template } = synthAll();
   const sourceStatements = statements(template(source));
 
-  test('one target stack per other account, in that account and its first target region', () => {
+  test('one target stack per other account, in that account and in the source region (a home that never moves)', () => {
     expect(targets.map((t) => [t.stackName, t.account, t.region])).toEqual([
-      ['SsmReplicatorTarget-test-333333333333', '333333333333', 'us-west-2'],
+      ['SsmReplicatorTarget-test-333333333333', '333333333333', 'us-east-1'],
       ['SsmReplicatorTarget-test-444444444444', '444444444444', 'us-east-1'],
     ]);
+  });
+
+  // A StackSet deploys the template into accounts that were never bootstrapped for CDK: the default
+  // synthesizer's BootstrapVersion parameter (an SSM parameter of the bootstrap stack) and its rule would
+  // fail every such stack instance (cdklabs/cdk-stacksets #327).
+  test('the target template needs no CDK bootstrap: no BootstrapVersion parameter or rule, no asset', () => {
+    for (const stack of targets) {
+      const t = template(stack).toJSON();
+      expect(t.Parameters?.BootstrapVersion).toBeUndefined();
+      expect(t.Rules?.CheckBootstrapVersion).toBeUndefined();
+      expect(JSON.stringify(t)).not.toContain('cdk-bootstrap');
+    }
+  });
+
+  test('operators named in extraTrustedPrincipals may assume the target roles too, by ARN pattern', () => {
+    const sso = 'arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Admin_*';
+    const { targets: t2, template: t } = synthAll({ extraTrustedPrincipals: [sso] });
+    const role = Object.values(t(t2[0]).findResources('AWS::IAM::Role'))[0] as any;
+    expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition).toEqual({ ArnLike: { 'aws:PrincipalArn': [SOURCE_ROLE, sso] } });
+    expect(() => parseConfig('x', { ...BASE, targets: TARGETS, extraTrustedPrincipals: ['arn:aws:iam::999999999999:role/other'] }))
+      .toThrow(/extraTrustedPrincipals\[0\]: .* is not in this account/);
   });
 
   // Rule: to use a role in another account, the caller's own policy must allow sts:AssumeRole on that role

@@ -24,20 +24,53 @@ use crate::domain::Owner;
 /// instead of asking STS again (a full sync would otherwise ask once per API call).
 const REFUSAL_MEMORY: Duration = Duration::from_secs(60);
 
-/// Error codes that a retry may cure; any other refusal is the role's trust or permissions.
-const TRANSIENT_STS: &[&str] = &["Throttling", "ThrottlingException", "RequestLimitExceeded", "InternalFailure"];
+/// STS answers that no retry cures: the role's trust or the caller's permission (AccessDenied), an STS
+/// endpoint disabled in one of the two accounts, a malformed request. Anything else (throttling, 5xx, no
+/// answer) is transient.
+/// <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html#API_AssumeRole_Errors>
+const PERMANENT_STS: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "RegionDisabledException",
+    "MalformedPolicyDocument",
+    "PackedPolicyTooLarge",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+];
+
+/// Waits before asking STS again after an AccessDenied: IAM is eventually consistent, and a role or
+/// policy deployed a moment ago (the target stack, or the source role replaced by a deploy) can be refused
+/// for a few seconds ("changes … can take time to become visible",
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency>).
+const DENIED_WAITS: [Duration; 2] = [Duration::from_secs(2), Duration::from_secs(5)];
 
 /// The role of a target account could not be assumed. Carries the role ARN and what to deploy, never
 /// credentials.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: cannot assume {role_arn}; deploy the target stack in account {account} (make deploy-targets), or set TARGET_ROLE_NAME to the role it created")]
+#[error("{code}: cannot assume {role_arn}; {}", advice(code, account, region))]
 pub struct RoleNotAssumable {
     pub role_arn: String,
     pub account: String,
+    /// The region whose STS endpoint was asked (the source region).
+    pub region: String,
     /// STS's error code (`AccessDenied`, `RegionDisabledException`, …).
     pub code: String,
     /// False when STS itself failed (throttling, 5xx, no answer): worth retrying.
     pub permanent: bool,
+}
+
+/// What an operator can do about a refusal.
+fn advice(code: &str, account: &str, region: &str) -> String {
+    match code {
+        "RegionDisabledException" => format!(
+            "the STS endpoint of {region} is not active in this account or in {account} (IAM account settings, \
+             Security Token Service)"
+        ),
+        _ => format!(
+            "deploy the target stack in account {account} (make deploy-targets), or set TARGET_ROLE_NAME to the \
+             role it created"
+        ),
+    }
 }
 
 /// The role ARN this replicator assumes in `account`.
@@ -57,7 +90,13 @@ pub async fn for_account(sdk: &SdkConfig, source: &Owner, account: &str, role_ar
         .session_name(session)
         .build()
         .await;
-    let provider = TargetRole { inner, role_arn, account: account.to_owned(), refused: Mutex::new(None) };
+    let provider = TargetRole {
+        inner,
+        role_arn,
+        account: account.to_owned(),
+        region: source.region.clone(),
+        refused: Mutex::new(None),
+    };
     sdk.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build()
 }
 
@@ -66,6 +105,7 @@ struct TargetRole {
     inner: AssumeRoleProvider,
     role_arn: String,
     account: String,
+    region: String,
     refused: Mutex<Option<(Instant, RoleNotAssumable)>>,
 }
 
@@ -74,15 +114,24 @@ impl TargetRole {
         if let Some(refusal) = self.recent_refusal() {
             return Err(CredentialsError::provider_error(refusal));
         }
-        let err = match self.inner.provide_credentials().await {
-            Ok(credentials) => return Ok(credentials),
-            Err(err) => err,
+        let mut waits = DENIED_WAITS.iter();
+        let (code, permanent) = loop {
+            let err = match self.inner.provide_credentials().await {
+                Ok(credentials) => return Ok(credentials),
+                Err(err) => err,
+            };
+            let code = sts_code(&err);
+            let permanent = code.as_deref().is_some_and(|c| PERMANENT_STS.contains(&c));
+            let denied = code.as_deref().is_some_and(|c| c.starts_with("AccessDenied"));
+            match waits.next() {
+                Some(wait) if denied => tokio::time::sleep(*wait).await,
+                _ => break (code, permanent),
+            }
         };
-        let code = sts_code(&err);
-        let permanent = code.as_deref().is_some_and(|c| !TRANSIENT_STS.contains(&c));
         let refusal = RoleNotAssumable {
             role_arn: self.role_arn.clone(),
             account: self.account.clone(),
+            region: self.region.clone(),
             code: code.unwrap_or_else(|| "NoAnswer".to_owned()),
             permanent,
         };
@@ -148,6 +197,7 @@ mod tests {
         let refusal = RoleNotAssumable {
             role_arn: "arn:aws:iam::111111111111:role/ssm-replicator-target".into(),
             account: "111111111111".into(),
+            region: "us-east-1".into(),
             code: "AccessDenied".into(),
             permanent: true,
         };
@@ -157,5 +207,7 @@ mod tests {
         assert!(text.contains("arn:aws:iam::111111111111:role/ssm-replicator-target"), "{text}");
         assert!(text.contains("make deploy-targets"), "{text}");
         assert_eq!(role_not_assumable(&std::io::Error::other("x")), None);
+        let disabled = RoleNotAssumable { code: "RegionDisabledException".into(), ..refusal };
+        assert!(disabled.to_string().contains("STS endpoint of us-east-1 is not active"), "{disabled}");
     }
 }

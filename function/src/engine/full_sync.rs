@@ -133,18 +133,35 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                         tags: vec![(OWNER_TAG.to_owned(), vec![self.owner.tag_value()])],
                         ..Query::default()
                     };
-                    let page = self.list_page(store, &query, token.as_deref()).await?;
+                    let next_target = || {
+                        self.targets.get(index + 1).map(|next| Cursor::Orphans {
+                            target: next.target().clone(),
+                            prefix: 0,
+                            token: None,
+                        })
+                    };
+                    let page = match self.list_page(store, &query, token.as_deref()).await {
+                        Ok(page) => page,
+                        // A target this replicator cannot reach at all (its account's role cannot be assumed,
+                        // or the listing is denied): nothing is deleted there, and the other targets' orphan
+                        // passes go on. Its parameters were reported failed, with the reason, above.
+                        Err(e) if !e.is_transient() => {
+                            warn!(target = %target, error = %e, "orphan pass skipped for this target: it cannot be listed");
+                            cursor = match next_target() {
+                                Some(next) => next,
+                                None => return Ok(None),
+                            };
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
                     self.orphan_page(page.items, &seen, sink).await?;
                     match page.next {
                         Some(t) => Some(Cursor::Orphans { target: target.clone(), prefix: *prefix, token: Some(t) }),
                         None if prefix + 1 < paths.len() => {
                             Some(Cursor::Orphans { target: target.clone(), prefix: prefix + 1, token: None })
                         }
-                        None => self.targets.get(index + 1).map(|next| Cursor::Orphans {
-                            target: next.target().clone(),
-                            prefix: 0,
-                            token: None,
-                        }),
+                        None => next_target(),
                     }
                 }
             };

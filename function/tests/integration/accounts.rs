@@ -203,9 +203,24 @@ async fn a_role_that_cannot_be_assumed_fails_only_that_accounts_targets_and_says
     assert!(error.contains("deploy the target stack in account 222222222222 (make deploy-targets)"), "{error}");
     assert!(proxy.failed("AssumeRole") > 0, "the refusal was exercised");
 
-    // A refusal is remembered for a minute: the next invocation does not ask STS again for that account.
+    // An AccessDenied is asked again twice (IAM is eventually consistent), then remembered for a minute:
+    // the next invocation does not ask STS again for that account.
     let asked = proxy.seen("AssumeRole");
     let again = w.change("Update", &name).await;
     assert_eq!(outcome(&again, &name, SAME_REGION), "failed:access-denied");
     assert_eq!(proxy.seen("AssumeRole"), asked);
+
+    // A full sync completes: that account's targets fail per parameter, its orphan pass is skipped, and the
+    // other targets' orphan passes go on (an orphan in the DR account is deleted).
+    let orphan = w.name("orphan");
+    w.put(SOURCE, Put::string(&orphan, "v")).await;
+    w.change("Create", &orphan).await;
+    w.delete(SOURCE, &orphan).await;
+    w.settle().await;
+    let sync = w.invoke(json!({"action": "full-sync"})).await.unwrap_or_else(|e| panic!("full sync: {e}"));
+    assert_eq!(outcome(&sync, &name, SAME_REGION), "failed:access-denied");
+    for place in [EAST, DR] {
+        assert_eq!(outcome(&sync, &orphan, place), "deleted", "{place}");
+        assert!(w.get(place, &orphan).await.is_none(), "{place}");
+    }
 }
