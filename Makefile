@@ -1,6 +1,7 @@
 # ssm-replicator — the verbs. `make demo` and `make test` are all a newcomer needs.
 .PHONY: help setup node arm64 build lint test test-unit test-integration test-infra test-synth test-deploy \
-        test-assembly demo reliability revert-fixes bench release synth diff deploy destroy deploy-assembly diff-assembly emulator-start emulator-stop clean
+        test-assembly demo reliability revert-fixes bench release synth diff deploy destroy deploy-targets \
+        diff-targets destroy-targets deploy-assembly deploy-assembly-targets diff-assembly-targets diff-assembly emulator-start emulator-stop clean
 
 SHELL        := bash
 .SHELLFLAGS  := -euo pipefail -c
@@ -17,6 +18,13 @@ ENV          ?= dev
 EMULATOR     ?= managed
 # Extra arguments for cdk synth/diff/deploy/destroy, e.g. CDK_ARGS="-c environmentsDir=/path".
 CDK_ARGS     ?=
+# The source stack of ENV; its target stacks (one per other target account) are SsmReplicatorTarget-ENV-ACCOUNT.
+STACK_NAME    = SsmReplicator-$(ENV)
+# deploy-targets / diff-targets / destroy-targets: the AWS profile per target account, e.g.
+# TARGET_PROFILES="111111111111=dr-admin 222222222222=workload-admin" (absent: the current credentials, which
+# must then be able to deploy there, e.g. through `cdk bootstrap --trust`).
+TARGET_PROFILES ?=
+ENVIRONMENTS_DIR ?= infra/environments
 # `make demo DEMO_TARGET_REGIONS=us-east-2,ap-southeast-2` deploys the demo with other target regions.
 DEMO_TARGET_REGIONS ?=
 # The emulator, cargo-lambda and zig live in the project venv; zig and cargo-zigbuild cache here.
@@ -36,6 +44,7 @@ help:
 	@echo "make reliability - fault, storm, race, two-way, deletion-safety and fuzz scenarios with figures"
 	@echo "make lint     - cargo fmt --check, clippy -D warnings, tsc --noEmit, actionlint"
 	@echo "make synth|diff|deploy|destroy ENV=dev|prod|local - the CDK app per environment"
+	@echo "make deploy-targets|diff-targets|destroy-targets ENV=... - the role in each other target account"
 	@echo "make release  - arm64 Lambda zip with cargo-lambda (target/lambda/ssm-replicator-lambda)"
 	@echo "make clean    - remove build output, the venv, node_modules and caches"
 
@@ -77,11 +86,12 @@ test-integration: setup
 test-infra: node
 	cd infra && ../node_modules/.bin/jest --ci
 
-# One real synth: builds the arm64 binary with cargo-lambda; the template must be cfn-lint clean.
+# One real synth, as CI makes it (dev and prod in one assembly): builds the arm64 binary with cargo-lambda;
+# every template (the stacks and prod's target stack) must be cfn-lint clean.
 test-synth: setup node arm64
-	$(MAKE) --no-print-directory synth ENV=dev
-	$(VENV)/bin/cfn-lint infra/cdk.out/SsmReplicator-dev.template.json
-	@echo "cfn-lint: infra/cdk.out/SsmReplicator-dev.template.json clean"
+	$(MAKE) --no-print-directory synth ENV=dev,prod
+	$(VENV)/bin/cfn-lint infra/cdk.out/*.template.json
+	@echo "cfn-lint: $$(ls infra/cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')clean"
 
 test-deploy: setup node arm64
 	$(WITH_EMU) --port 5000 scripts/deploy_test.sh
@@ -122,7 +132,7 @@ synth: setup node arm64
 	$(CDK) synth -c env=$(ENV) $(CDK_ARGS) --quiet
 
 diff: setup node arm64
-	$(LOCAL_AWS) $(CDK) diff -c env=$(ENV) $(CDK_ARGS)
+	$(LOCAL_AWS) $(CDK) diff -c env=$(ENV) $(CDK_ARGS) $(STACK_NAME)
 
 deploy: setup node arm64
 ifeq ($(ENV),local)
@@ -131,15 +141,22 @@ ifneq ($(EMULATOR),external)
 endif
 	$(LOCAL_AWS) $(CDK) bootstrap -c env=$(ENV) aws://123456789012/us-east-1
 endif
-	$(LOCAL_AWS) $(CDK) deploy -c env=$(ENV) $(CDK_ARGS) --require-approval never
+	$(LOCAL_AWS) $(CDK) deploy -c env=$(ENV) $(CDK_ARGS) --require-approval never $(STACK_NAME)
 
 destroy: setup node
-	$(LOCAL_AWS) $(CDK) destroy -c env=$(ENV) $(CDK_ARGS) --force
+	$(LOCAL_AWS) $(CDK) destroy -c env=$(ENV) $(CDK_ARGS) --force $(STACK_NAME)
 ifeq ($(ENV),local)
 ifneq ($(EMULATOR),external)
 	scripts/emulator stop
 endif
 endif
+
+# The target stacks: one per other account in the environment's targets (the role the function assumes
+# there). Deploy them before the source stack's first deploy with such targets. Each account is deployed with
+# its profile from TARGET_PROFILES (ENV=local: that account's credentials in the emulator).
+deploy-targets diff-targets destroy-targets: setup node
+	TARGETS_CDK=$(CDK) TARGETS_CDK_ARGS="$(CDK_ARGS)" TARGET_PROFILES="$(TARGET_PROFILES)" \
+	  scripts/targets.sh $(@:-targets=) $(ENV) $(ENVIRONMENTS_DIR)
 
 # CI promotion: deploy a stack from an assembly synthesized earlier (make synth ENV=dev,prod), after checking
 # that every Lambda asset's bootstrap is still executable (the assembly travels between jobs as a tar file).
@@ -150,6 +167,15 @@ deploy-assembly: node
 # CI promotion: what deploying that assembly would change (the prod job shows it before the approval).
 diff-assembly: node
 	$(CDK) diff --app infra/cdk.out $(STACK)
+
+# CI promotion: the target stacks of ENV from that assembly (none: nothing to do). They go first: the source
+# stack's function assumes their roles. Deploying into another account needs that account bootstrapped
+# with --trust for the deploying account (README "CI promotion").
+deploy-assembly-targets diff-assembly-targets: node
+	@stacks=$$(node scripts/assembly.js stacks infra/cdk.out SsmReplicatorTarget-$(ENV)-); \
+	if [ -z "$$stacks" ]; then echo "no target stacks for $(ENV) in the assembly"; \
+	elif [ $@ = deploy-assembly-targets ]; then $(CDK) deploy --app infra/cdk.out $$stacks --require-approval never; \
+	else $(CDK) diff --app infra/cdk.out $$stacks; fi
 
 # The assembly round trip CI makes between jobs (pack, unpack, check the bootstrap bits), on the real
 # assembly that test-synth wrote.

@@ -10,6 +10,7 @@
 //   node scripts/assembly.js pack DIR FILE.tar     tar DIR (modes kept) into FILE.tar
 //   node scripts/assembly.js unpack FILE.tar DIR   recreate DIR from FILE.tar (modes kept)
 //   node scripts/assembly.js check DIR             every provided.* function's asset has an executable bootstrap
+//   node scripts/assembly.js stacks DIR PREFIX     the assembly's stacks whose names start with PREFIX
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
@@ -70,6 +71,14 @@ function problems(dir) {
   return out;
 }
 
+/** The stack artifacts the assembly's manifest lists, by name, that start with `prefix`. */
+function stacks(dir, prefix) {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  return Object.entries(manifest.artifacts ?? {})
+    .filter(([name, a]) => a.type === 'aws:cloudformation:stack' && name.startsWith(prefix))
+    .map(([name]) => name);
+}
+
 function check(dir) {
   const found = problems(dir);
   for (const p of found) console.error(`assembly: ${p}`);
@@ -83,8 +92,9 @@ if (require.main === module) {
     if (verb === 'pack' && a && b) pack(a, b);
     else if (verb === 'unpack' && a && b) unpack(a, b);
     else if (verb === 'check' && a) check(a);
+    else if (verb === 'stacks' && a && b) stacks(a, b).forEach((s) => console.log(s));
     else {
-      console.error('usage: assembly.js pack DIR FILE.tar | unpack FILE.tar DIR | check DIR');
+      console.error('usage: assembly.js pack DIR FILE.tar | unpack FILE.tar DIR | check DIR | stacks DIR PREFIX');
       process.exit(2);
     }
   } catch (e) {
@@ -93,4 +103,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { pack, unpack, problems };
+module.exports = { pack, unpack, problems, stacks };

@@ -118,7 +118,7 @@ def reset():
 
 
 def events(n, count):
-    fn = Function({"TARGET_REGIONS": ",".join(TARGETS), "RUST_LOG": "warn"}, release=True)
+    fn = Function({"TARGETS": ",".join(TARGETS), "RUST_LOG": "warn"}, release=True)
     client = ssm(SOURCE)
     latencies = []
     try:

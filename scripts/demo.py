@@ -9,6 +9,8 @@ the AWS API emulator (moto server on :5000); this script
     that is handed to the function (with the rule's name shown). The emulator cannot run Lambda code,
     and has no scheduler: the scheduled full sync is fired by the demo with the deployed rule's ARN;
   - prints after each step the function's report and a side-by-side table (SecureString values masked).
+One target is in another account (111111111111 in local.json): its target stack (the role the function
+assumes there) was deployed into that account first, and its column shows the replicas there.
 Exits non-zero, with the reason, when any target does not end up matching the source.
 """
 import json
@@ -23,15 +25,23 @@ SOURCE = "us-east-1"
 STACK = "SsmReplicator-local"
 ACCOUNT = "123456789012"
 ALIAS = "alias/demo-app"
-ALIAS_REGIONS = [r for r in os.environ.get("DEMO_ALIAS_REGIONS", "us-east-1,us-east-2,eu-west-1").split(",") if r]
+ALIAS_PLACES = [r for r in os.environ.get(
+    "DEMO_ALIAS_PLACES", "us-east-1,us-east-2,eu-west-1,111111111111/us-west-2").split(",") if r]
 ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
 P = "/demo/app"
 OUTSIDE = "/other/not-replicated"
 
 
-def client(service, region=SOURCE):
-    return boto3.client(service, region_name=region, endpoint_url=ENDPOINT,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+def client(service, place=SOURCE):
+    """A client in `place`: a region of this account, or ACCOUNT/REGION (credentials of that account)."""
+    account, _, region = place.rpartition("/")
+    if not account or account == ACCOUNT:
+        return boto3.client(service, region_name=region, endpoint_url=ENDPOINT,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    creds = client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/demo-operator",
+                                      RoleSessionName="demo")["Credentials"]
+    return boto3.client(service, region_name=region, endpoint_url=ENDPOINT, aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
 
 
 class DemoFailure(Exception):
@@ -51,11 +61,23 @@ class Deployment:
         lam, events = client("lambda"), client("events")
         configs = [lam.get_function_configuration(FunctionName=r["PhysicalResourceId"])
                    for r in resources if r.get("ResourceType") == "AWS::Lambda::Function"]
-        replicators = [c for c in configs if "TARGET_REGIONS" in c.get("Environment", {}).get("Variables", {})]
+        replicators = [c for c in configs if "TARGETS" in c.get("Environment", {}).get("Variables", {})]
         expect(len(replicators) == 1, f"expected one replicator function in {STACK}, found {len(replicators)}")
         self.function_arn = replicators[0]["FunctionArn"]
         self.environment = replicators[0]["Environment"]["Variables"]
-        self.targets = self.environment["TARGET_REGIONS"].split(",")
+        self.targets = self.environment["TARGETS"].split(",")
+        # The role in each other target account, as its target stack deployed it there.
+        self.target_roles = {}
+        for place in (t for t in self.targets if "/" in t):
+            account = place.split("/")[0]
+            stack = f"SsmReplicatorTarget-local-{account}"
+            # Target stacks live in the source region of their account.
+            cfn = client("cloudformation", f"{account}/{SOURCE}")
+            res = cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+            roles = [r["PhysicalResourceId"] for r in res if r.get("ResourceType") == "AWS::IAM::Role"]
+            expect(roles == [self.environment["TARGET_ROLE_NAME"]],
+                   f"{stack} in {account} does not hold the role {self.environment['TARGET_ROLE_NAME']}: {roles}")
+            self.target_roles[account] = f"arn:aws:iam::{account}:role/{roles[0]}"
         self.rules = [events.describe_rule(Name=r["PhysicalResourceId"])
                       for r in resources if r.get("ResourceType") == "AWS::Events::Rule"]
         for rule in self.rules:
@@ -74,6 +96,8 @@ class Deployment:
         for rule in self.rules:
             what = rule.get("ScheduleExpression") or rule["EventPattern"]
             print(f"  rule {rule['Name']}: {what}")
+        for account, role in self.target_roles.items():
+            print(f"  target role in account {account}: {role} (stack SsmReplicatorTarget-local-{account})")
 
     def tap(self):
         """A queue per pattern rule, attached as an extra target: it receives exactly what the rule routes."""
@@ -157,11 +181,11 @@ def summary(report):
         for t in p["targets"]:
             reason = f" ({t['reason']})" if t.get("reason") else ""
             changed = f" [{', '.join(t['changed'])}]" if t.get("changed") else ""
-            rows.append(f"      {p['name']} → {t['region']}: {t['outcome']}{reason}{changed}")
+            rows.append(f"      {p['name']} → {t['target']}: {t['outcome']}{reason}{changed}")
             if t["outcome"] == "failed":
-                hint = (f" — the demo creates {ALIAS} only in {', '.join(ALIAS_REGIONS)}"
+                hint = (f" — the demo creates {ALIAS} only in {', '.join(ALIAS_PLACES)}"
                         if t.get("reason", "").startswith("kms") else "")
-                raise DemoFailure(f"{p['name']} failed in {t['region']}: {t.get('reason')} {t.get('error', '')}{hint}")
+                raise DemoFailure(f"{p['name']} failed in {t['target']}: {t.get('reason')} {t.get('error', '')}{hint}")
     unlisted = f" ({report['unlisted']} unchanged or skipped not listed)" if report.get("unlisted") else ""
     calls = sum(sum(o.values()) for o in report["api_calls"].values())
     print(f"    report ({report['trigger']}): {counts}{unlisted}; {calls} API calls")
@@ -228,8 +252,8 @@ def verify():
 
 
 def main():
-    for region in ALIAS_REGIONS:
-        kms = client("kms", region)
+    for place in ALIAS_PLACES:
+        kms = client("kms", place)
         kms.create_alias(AliasName=ALIAS, TargetKeyId=kms.create_key(Description="demo")["KeyMetadata"]["KeyId"])
 
     def create():

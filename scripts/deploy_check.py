@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks, through the AWS APIs of the emulator, what `cdk deploy -c env=local` created — or that
 `cdk destroy` removed it. Usage: deploy_check.py deployed|destroyed [STACK]   (AWS_ENDPOINT_URL is set)
+deploy_check.py target-deployed|target-destroyed ACCOUNT: the target stack in that account (its role).
 
 The emulator's CloudFormation (moto 5.2.5) skips some resource types with a warning instead of creating
 them: CloudWatch alarms, Lambda EventInvokeConfig, log metric filters, SQS queue and SNS topic policies.
@@ -12,14 +13,21 @@ import sys
 
 import boto3
 
-STACK = sys.argv[2] if len(sys.argv) > 2 else "SsmReplicator-local"
+STACK = sys.argv[2] if len(sys.argv) > 2 and not sys.argv[2].isdigit() else "SsmReplicator-local"
 REGION = "us-east-1"
 TEMPLATE = os.path.join(os.path.dirname(__file__), "..", "infra", "cdk.out", f"{STACK}.template.json")
 
 
-def client(service):
-    return boto3.client(service, region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+def client(service, account=None, region=REGION):
+    """A client of this account, or of `account` (credentials from the emulator's AssumeRole)."""
+    if account is None:
+        return boto3.client(service, region_name=region, endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    creds = client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/deploy-check",
+                                      RoleSessionName="deploy-check")["Credentials"]
+    return boto3.client(service, region_name=region, endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"])
 
 
 def fail(message):
@@ -75,7 +83,8 @@ def deployed():
         doc = iam.get_role_policy(RoleName=role_name, PolicyName=policy)["PolicyDocument"]
         doc = json.loads(doc) if isinstance(doc, str) else doc
         sids |= {s.get("Sid") for s in doc["Statement"]}
-    for sid in ("ReadSourceParameters", "WriteReplicas", "ListParameters", "DecryptThroughSsm", "HandOffFullSync"):
+    for sid in ("ReadSourceParameters", "WriteReplicas", "ListParameters", "DecryptSourceThroughSsm",
+                "HandOffFullSync", "AssumeTargetRoles"):
         if sid not in sids:
             fail(f"role {role_name} lacks statement {sid} (has {sorted(s for s in sids if s)})")
     # The rules (change, tag change, batch delete) and the schedule, each targeting the function.
@@ -138,5 +147,47 @@ def destroyed():
     print(f"deploy check: {STACK} destroyed — function, role, rules, queues, topic and dashboard are gone")
 
 
+def target_role(account):
+    """The target stack's role in `account`: (its name, its trust policy), or None."""
+    stack = f"SsmReplicatorTarget-local-{account}"
+    # Target stacks live in the source region of their account.
+    cfn = client("cloudformation", account, REGION)
+    try:
+        status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+    except cfn.exceptions.ClientError:
+        return stack, None
+    if status == "DELETE_COMPLETE":
+        return stack, None
+    roles = [r["PhysicalResourceId"] for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+             if r["ResourceType"] == "AWS::IAM::Role"]
+    if len(roles) != 1:
+        fail(f"{stack} holds {len(roles)} roles, expected 1")
+    role = client("iam", account).get_role(RoleName=roles[0])["Role"]
+    return stack, role
+
+
+def target_deployed(account):
+    stack, role = target_role(account)
+    if role is None:
+        fail(f"{stack} is not deployed in {account}")
+    trust = role["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    text = json.dumps(trust)
+    if "123456789012" not in text or "aws:PrincipalArn" not in text:
+        fail(f"the role {role['RoleName']} in {account} does not trust the replicator's role: {text}")
+    print(f"deploy check: {stack} deployed — role {role['Arn']}, trusted by the replicator's role in 123456789012")
+
+
+def target_destroyed(account):
+    stack, role = target_role(account)
+    if role is not None:
+        fail(f"{stack} still holds {role['Arn']}")
+    print(f"deploy check: {stack} destroyed — its role is gone from {account}")
+
+
 if __name__ == "__main__":
-    {"deployed": deployed, "destroyed": destroyed}[sys.argv[1]]()
+    actions = {"deployed": deployed, "destroyed": destroyed}
+    if sys.argv[1] in ("target-deployed", "target-destroyed"):
+        {"target-deployed": target_deployed, "target-destroyed": target_destroyed}[sys.argv[1]](sys.argv[2])
+    else:
+        actions[sys.argv[1]]()

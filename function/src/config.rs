@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::domain::target::{self, Target};
 use crate::domain::{ParameterName, Rules, Selection, SelectionMode};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -12,6 +13,9 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// The role assumed in other target accounts unless TARGET_ROLE_NAME says otherwise.
+pub const DEFAULT_TARGET_ROLE: &str = "ssm-replicator-target";
+
 fn invalid(var: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError { var, problem: problem.into() }
 }
@@ -19,10 +23,13 @@ fn invalid(var: &'static str, problem: impl Into<String>) -> ConfigError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub source_region: String,
-    pub target_regions: Vec<String>,
+    /// Where replicas go, in the configured order: regions of this account and `ACCOUNT/REGION`s.
+    pub targets: Vec<Target>,
+    /// Role assumed in every other target account (`arn:<partition>:iam::<ACCOUNT>:role/<name>`).
+    pub target_role_name: String,
     pub selection: Selection,
-    /// Target region → KMS key id, alias or ARN to use there for every SecureString.
-    pub kms_key_map: BTreeMap<String, String>,
+    /// Target → KMS key id, alias or ARN to use there for every SecureString.
+    pub kms_key_map: BTreeMap<Target, String>,
     pub rules: Rules,
     pub replicate_ami_parameters: bool,
     /// Per-region limits this replicator keeps to (the SSM defaults: 40 read and about 3 write TPS).
@@ -58,21 +65,31 @@ impl Config {
             None => return Err(invalid("SOURCE_REGION", "not set (nor AWS_REGION)")),
         };
 
-        let raw =
-            get("TARGET_REGIONS").ok_or_else(|| invalid("TARGET_REGIONS", "required, e.g. us-east-2,eu-west-1"))?;
-        let mut target_regions = Vec::new();
-        for r in list(&raw) {
-            let r = region("TARGET_REGIONS", r)?;
-            if r == source_region {
-                return Err(invalid("TARGET_REGIONS", format!("'{r}' is the source region")));
-            }
-            if target_regions.contains(&r) {
-                return Err(invalid("TARGET_REGIONS", format!("'{r}' is listed twice")));
-            }
-            target_regions.push(r);
+        if get("TARGET_REGIONS").is_some() {
+            return Err(invalid("TARGET_REGIONS", "renamed TARGETS (regions and ACCOUNT/REGION targets)"));
         }
-        if target_regions.is_empty() {
-            return Err(invalid("TARGET_REGIONS", "lists no region"));
+        let raw =
+            get("TARGETS").ok_or_else(|| invalid("TARGETS", "required, e.g. us-east-2,111111111111/eu-west-1"))?;
+        let mut targets = Vec::new();
+        for t in list(&raw) {
+            let t = Target::parse(t).map_err(|e| invalid("TARGETS", e.to_string()))?;
+            if t == Target::own(&source_region) {
+                return Err(invalid("TARGETS", format!("'{t}' is the source region of this account")));
+            }
+            if targets.contains(&t) {
+                return Err(invalid("TARGETS", format!("'{t}' is listed twice")));
+            }
+            targets.push(t);
+        }
+        if targets.is_empty() {
+            return Err(invalid("TARGETS", "lists no target"));
+        }
+        let target_role_name = get("TARGET_ROLE_NAME").unwrap_or_else(|| DEFAULT_TARGET_ROLE.to_owned());
+        if !is_role_name(&target_role_name) {
+            return Err(invalid(
+                "TARGET_ROLE_NAME",
+                format!("'{}' is not an IAM role name (1-64 of letters, digits and +=,.@_-)", clip(&target_role_name)),
+            ));
         }
 
         let mode = match get("SELECTION_MODE").as_deref() {
@@ -100,22 +117,23 @@ impl Config {
 
         let mut kms_key_map = BTreeMap::new();
         for pair in list(&get("KMS_KEY_MAP").unwrap_or_default()) {
-            let (r, key) = pair
+            let (t, key) = pair
                 .split_once('=')
-                .ok_or_else(|| invalid("KMS_KEY_MAP", format!("'{}' is not region=key", clip(pair))))?;
-            let r = region("KMS_KEY_MAP", r.trim())?;
-            if !target_regions.contains(&r) {
-                return Err(invalid("KMS_KEY_MAP", format!("'{r}' is not one of TARGET_REGIONS")));
+                .ok_or_else(|| invalid("KMS_KEY_MAP", format!("'{}' is not target=key", clip(pair))))?;
+            let t = Target::parse(t).map_err(|e| invalid("KMS_KEY_MAP", e.to_string()))?;
+            if !targets.contains(&t) {
+                return Err(invalid("KMS_KEY_MAP", format!("'{t}' is not one of TARGETS")));
             }
             if key.trim().is_empty() {
-                return Err(invalid("KMS_KEY_MAP", format!("no key given for '{r}'")));
+                return Err(invalid("KMS_KEY_MAP", format!("no key given for '{t}'")));
             }
-            kms_key_map.insert(r, key.trim().to_owned());
+            kms_key_map.insert(t, key.trim().to_owned());
         }
 
         Ok(Self {
             source_region,
-            target_regions,
+            targets,
+            target_role_name,
             selection: Selection { mode, tag_key, prefixes },
             kms_key_map,
             rules: Rules {
@@ -170,17 +188,14 @@ fn number(
     }
 }
 
-/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-4`: letters, dashes, a final number.
 fn region(var: &'static str, raw: &str) -> Result<String, ConfigError> {
-    let parts: Vec<&str> = raw.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts.last().is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err(invalid(var, format!("'{}' is not an AWS region name such as us-east-2", clip(raw))))
-    }
+    target::region(raw).map_err(|e| invalid(var, e.to_string()))
+}
+
+/// IAM role names: "Use alphanumeric and '+=,.@-_' characters. Maximum 64 characters."
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>
+fn is_role_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
 /// Echo at most 64 characters of bad input.
@@ -203,19 +218,20 @@ mod tests {
 
     #[test]
     fn defaults_match_the_documentation() {
-        let c = parse(&[("AWS_REGION", "us-east-1"), ("TARGET_REGIONS", "us-east-2, eu-west-1")]).unwrap();
+        let c = parse(&[("AWS_REGION", "us-east-1"), ("TARGETS", "us-east-2, eu-west-1")]).unwrap();
         assert_eq!(c.source_region, "us-east-1");
-        assert_eq!(c.target_regions, vec!["us-east-2", "eu-west-1"]);
+        assert_eq!(c.targets, vec![Target::own("us-east-2"), Target::own("eu-west-1")]);
+        assert_eq!(c.target_role_name, "ssm-replicator-target");
         assert_eq!(c.selection.mode, SelectionMode::Tagged);
         assert_eq!(c.selection.tag_key, "replicate");
         assert!(c.selection.prefixes.is_empty());
         assert_eq!(c.rules, Rules { delete_replicas: true, adopt_unmanaged: true });
-        let all = parse(&[("SOURCE_REGION", "us-east-1"), ("TARGET_REGIONS", "us-east-2"), ("SELECTION_MODE", "all")])
-            .unwrap();
+        let all =
+            parse(&[("SOURCE_REGION", "us-east-1"), ("TARGETS", "us-east-2"), ("SELECTION_MODE", "all")]).unwrap();
         assert!(!all.rules.adopt_unmanaged, "all mode adopts nothing unless asked");
         let asked = parse(&[
             ("SOURCE_REGION", "us-east-1"),
-            ("TARGET_REGIONS", "us-east-2"),
+            ("TARGETS", "us-east-2"),
             ("SELECTION_MODE", "all"),
             ("ADOPT_UNMANAGED", "true"),
         ])
@@ -227,12 +243,19 @@ mod tests {
 
     #[test]
     fn every_bad_value_names_its_variable() {
-        let base = [("AWS_REGION", "us-east-1"), ("TARGET_REGIONS", "us-east-2")];
+        let base = [("AWS_REGION", "us-east-1"), ("TARGETS", "us-east-2")];
+        let long = "r".repeat(65);
         let cases: &[(&str, &str, &str)] = &[
-            ("TARGET_REGIONS", "", "TARGET_REGIONS"),
-            ("TARGET_REGIONS", "useast2", "TARGET_REGIONS"),
-            ("TARGET_REGIONS", "us-east-1", "TARGET_REGIONS"),
-            ("TARGET_REGIONS", "us-east-2,us-east-2", "TARGET_REGIONS"),
+            ("TARGETS", "", "TARGETS"),
+            ("TARGETS", "useast2", "TARGETS"),
+            ("TARGETS", "us-east-1", "TARGETS"),
+            ("TARGETS", "us-east-2,us-east-2", "TARGETS"),
+            ("TARGETS", "1111/us-east-2", "TARGETS"),
+            ("TARGETS", "111111111111/us-east-2,111111111111/us-east-2", "TARGETS"),
+            ("TARGET_REGIONS", "us-east-2", "TARGET_REGIONS"),
+            ("TARGET_ROLE_NAME", "has spaces", "TARGET_ROLE_NAME"),
+            ("TARGET_ROLE_NAME", long.as_str(), "TARGET_ROLE_NAME"),
+            ("KMS_KEY_MAP", "111111111111/us-east-2=alias/x", "KMS_KEY_MAP"),
             ("SELECTION_MODE", "some", "SELECTION_MODE"),
             ("SELECTION_TAG", "aws:x", "SELECTION_TAG"),
             ("PATH_PREFIXES", "app", "PATH_PREFIXES"),
@@ -252,20 +275,40 @@ mod tests {
             assert_eq!(err.var, *named, "{var}={value}: {err}");
             assert!(err.to_string().starts_with(named));
         }
-        assert_eq!(parse(&[("TARGET_REGIONS", "us-east-2")]).unwrap_err().var, "SOURCE_REGION");
+        assert_eq!(parse(&[("TARGETS", "us-east-2")]).unwrap_err().var, "SOURCE_REGION");
+    }
+
+    #[test]
+    fn other_accounts_are_targets_in_any_region_with_their_own_key_map_entries() {
+        let c = parse(&[
+            ("SOURCE_REGION", "us-east-1"),
+            ("TARGETS", "us-east-2,111111111111/us-east-1,111111111111/us-west-2"),
+            ("TARGET_ROLE_NAME", "replica-writer"),
+            ("KMS_KEY_MAP", "111111111111/us-west-2=alias/dr,us-east-2=alias/here"),
+        ])
+        .unwrap();
+        let dr = Target::in_account("111111111111", "us-west-2");
+        assert_eq!(
+            c.targets,
+            vec![Target::own("us-east-2"), Target::in_account("111111111111", "us-east-1"), dr.clone()]
+        );
+        assert_eq!(c.target_role_name, "replica-writer");
+        assert_eq!(c.kms_key_map.get(&dr).map(String::as_str), Some("alias/dr"));
+        assert_eq!(c.kms_key_map.get(&Target::own("us-east-2")).map(String::as_str), Some("alias/here"));
+        assert_eq!(c.kms_key_map.len(), 2);
     }
 
     #[test]
     fn kms_map_and_prefixes_parse() {
         let c = parse(&[
             ("SOURCE_REGION", "us-east-1"),
-            ("TARGET_REGIONS", "us-east-2,eu-west-1"),
+            ("TARGETS", "us-east-2,eu-west-1"),
             ("KMS_KEY_MAP", "eu-west-1=alias/eu-key"),
             ("PATH_PREFIXES", "/app/,/shared"),
             ("SELECTION_MODE", "all"),
         ])
         .unwrap();
-        assert_eq!(c.kms_key_map.get("eu-west-1").map(String::as_str), Some("alias/eu-key"));
+        assert_eq!(c.kms_key_map.get(&Target::own("eu-west-1")).map(String::as_str), Some("alias/eu-key"));
         assert_eq!(c.selection.prefixes, vec!["/app/", "/shared"]);
         assert_eq!(c.selection.mode, SelectionMode::All);
     }

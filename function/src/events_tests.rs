@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::domain::Target;
 
 const ORIGIN: Origin<'static> = Origin { region: "us-east-1", account: "123456789012" };
 
@@ -85,7 +86,10 @@ fn schedule_and_manual_commands() {
     assert_eq!(parsed("manual-full-sync.json").command, Command::FullSync(Cursor::start()));
     let p = parsed("full-sync-continued.json");
     assert_eq!(p.trigger, "full-sync:continued");
-    assert_eq!(p.command, Command::FullSync(Cursor::Orphans { target: 1, prefix: 0, token: Some("50".into()) }));
+    assert_eq!(
+        p.command,
+        Command::FullSync(Cursor::Orphans { target: Target::own("eu-west-1"), prefix: 0, token: Some("50".into()) })
+    );
     assert_eq!(parsed("manual-sync.json").command, names(&["/app/db/url", "/app/db/user"]));
 }
 

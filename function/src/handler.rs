@@ -46,6 +46,7 @@ impl<S: ParameterStore, K: KeyResolver, C: Continuation> Handler<S, K, C> {
             Origin { region: &self.replicator.config().source_region, account: &self.replicator.owner().account };
         let parsed = events::parse(event, origin).inspect_err(|e| error!(error = %e, "rejected event"))?;
         let mut report = Report::new(parsed.trigger);
+        report.account = self.replicator.owner().account.clone();
         // A full sync repairs on its next run and may already have handed on: its per-parameter
         // transient failures are reported, not turned into a failed (and retried) invocation.
         let is_full_sync = matches!(parsed.command, Command::FullSync(_));
@@ -92,7 +93,7 @@ impl<S: ParameterStore, K: KeyResolver, C: Continuation> Handler<S, K, C> {
         );
         if !is_full_sync {
             let transient: Vec<String> =
-                report.transient_failures().map(|(name, t)| format!("{name} → {}", t.region)).collect();
+                report.transient_failures().map(|(name, t)| format!("{name} → {}", t.target)).collect();
             if let Some(first) = transient.first() {
                 return Err(HandlerError::Transient { count: transient.len(), first: first.clone() });
             }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 
-use crate::domain::{Action, KeyRequest, Metadata, Parameter, ParameterName, Reason, Tags, TargetKey, Value};
+use crate::domain::{Action, KeyRequest, Metadata, Parameter, ParameterName, Reason, Tags, Target, TargetKey, Value};
 
 /// Whether retrying can help.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,20 +19,21 @@ pub enum ErrorClass {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct StoreError {
     pub operation: &'static str,
-    pub region: String,
+    /// Where: a region of this account (`us-east-2`) or of another (`111111111111/eu-west-1`).
+    pub target: String,
     pub code: String,
     pub class: ErrorClass,
 }
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} in {} failed: {}", self.operation, self.region, self.code)
+        write!(f, "{} in {} failed: {}", self.operation, self.target, self.code)
     }
 }
 
 impl StoreError {
-    pub fn permanent(operation: &'static str, region: &str, code: impl Into<String>, reason: Reason) -> Self {
-        Self { operation, region: region.to_owned(), code: code.into(), class: ErrorClass::Permanent(reason) }
+    pub fn permanent(operation: &'static str, target: &str, code: impl Into<String>, reason: Reason) -> Self {
+        Self { operation, target: target.to_owned(), code: code.into(), class: ErrorClass::Permanent(reason) }
     }
 
     pub fn is_transient(&self) -> bool {
@@ -91,9 +92,14 @@ pub struct VersionedValue {
 /// Most names one `Query` may carry (DescribeParameters accepts 50 filter values).
 pub const QUERY_NAMES: usize = 50;
 
-/// One region's Parameter Store.
+/// One region's Parameter Store, in this account or another.
 pub trait ParameterStore: Send + Sync {
-    fn region(&self) -> &str;
+    /// Where this store is (the source store: its region of this account).
+    fn target(&self) -> &Target;
+
+    fn region(&self) -> &str {
+        &self.target().region
+    }
 
     /// The parameter's tags, or `None` when the parameter does not exist.
     fn read_tags(&self, name: &ParameterName) -> impl Future<Output = StoreResult<Option<Tags>>> + Send;
@@ -116,10 +122,9 @@ pub trait ParameterStore: Send + Sync {
     fn apply(&self, name: &ParameterName, action: &Action) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-/// Finds the key a SecureString must use in a target region (asking KMS there; never copying ids).
+/// Finds the key a SecureString must use in a target (asking KMS there; never copying ids).
 pub trait KeyResolver: Send + Sync {
-    fn resolve(&self, request: &KeyRequest, target_region: &str)
-        -> impl Future<Output = StoreResult<TargetKey>> + Send;
+    fn resolve(&self, request: &KeyRequest, target: &Target) -> impl Future<Output = StoreResult<TargetKey>> + Send;
 }
 
 /// Hands a full sync that ran out of time on to a following invocation.

@@ -7,6 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { missingBuildTools } from '../lib/build-tools';
 import { ConfigError, ENVIRONMENTS_DIR, loadEnvironment } from '../lib/config';
 import { ReplicatorStack } from '../lib/replicator-stack';
+import { TargetStack, targetStackName } from '../lib/target-stack';
 
 const app = new App();
 const envName: unknown = app.node.tryGetContext('env');
@@ -23,7 +24,9 @@ try {
   // The CLI bundles for synth, diff, deploy and watch, not for destroy or list (it passes an empty list);
   // unit tests skip bundling the same way.
   const stacksToBundle: unknown = app.node.tryGetContext('aws:cdk:bundling-stacks');
-  const bundles = !(Array.isArray(stacksToBundle) && stacksToBundle.length === 0);
+  // Only the replicator's stack has an asset to build: target stacks alone (make deploy-targets) need no tools.
+  const bundles = !(Array.isArray(stacksToBundle)
+    && stacksToBundle.every((s) => typeof s === 'string' && s.startsWith('SsmReplicatorTarget-')));
   if (bundles && bundling === 'local') {
     const missing = missingBuildTools();
     if (missing.length > 0) {
@@ -40,6 +43,10 @@ try {
       dockerBundling: bundling === 'docker',
       description: `ssm-replicator (${config.name}): Parameter Store replication from ${config.sourceRegion}`,
     });
+    // One stack per other target account: the role the function assumes there (make deploy-targets).
+    for (const account of Object.keys(config.targetAccounts)) {
+      new TargetStack(app, targetStackName(config.name, account), { config, targetAccount: account });
+    }
   }
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
 } catch (e) {

@@ -2,18 +2,39 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+/** Where replicas go: a region of this account, or a region of another account (`account` set). */
+export interface Target {
+  readonly account?: string;
+  readonly region: string;
+}
+
+/** `us-east-2` or `111111111111/eu-west-1`, as TARGETS and the selection tag write it. */
+export const targetName = (t: Target): string => (t.account ? `${t.account}/${t.region}` : t.region);
+
 export interface ReplicatorConfig {
   /** The environment's name (the file name in environments/). */
   readonly name: string;
-  /** Deploy into this account; omitted: the account of the credentials in use. */
+  /** Deploy into this account; omitted: the account of the credentials in use (not with other accounts). */
   readonly account?: string;
   readonly sourceRegion: string;
+  /** Every target, as configured (`targets`). */
+  readonly targets: Target[];
+  /** The targets in this account: their regions. */
   readonly targetRegions: string[];
+  /** Targets in other accounts: account → its target regions (each account gets a target stack). */
+  readonly targetAccounts: Record<string, string[]>;
+  /** The role the target stack creates in every other target account, and the function assumes there. */
+  readonly targetRoleName: string;
+  /**
+   * ARN patterns of principals of the source account that may also assume the target roles, besides the
+   * function's role: operators running the CLI (`arn:aws:iam::…:role/aws-reserved/sso.amazonaws.com/…/AWSReservedSSO_Admin_*`).
+   */
+  readonly extraTrustedPrincipals: string[];
   readonly selectionMode: 'tagged' | 'all';
   readonly selectionTag: string;
   /** Path prefixes such as /app/; empty: every parameter (and the IAM policy covers all of them). */
   readonly pathPrefixes: string[];
-  /** Target region → KMS key id, alias or ARN for SecureStrings there (KMS_KEY_MAP). */
+  /** Target (`us-east-2`, `111111111111/eu-west-1`) → KMS key id, alias or ARN for SecureStrings there. */
   readonly kmsKeys: Record<string, string>;
   readonly deleteReplicas: boolean;
   readonly adoptUnmanaged: boolean;
@@ -41,8 +62,9 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const PREFIX = /^\/[a-zA-Z0-9_.\-/]*$/;
 /** Retention values CloudWatch Logs accepts. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const FIELDS = [
-  'account', 'sourceRegion', 'targetRegions', 'selectionMode', 'selectionTag', 'pathPrefixes', 'kmsKeys',
+  'account', 'sourceRegion', 'targets', 'targetRoleName', 'extraTrustedPrincipals', 'selectionMode', 'selectionTag', 'pathPrefixes', 'kmsKeys',
   'deleteReplicas', 'adoptUnmanaged', 'schedule', 'fullSyncIntervalMinutes', 'cloudTrail', 'alarmEmail',
   'logRetentionDays', 'initialSync', 'reservedConcurrency', 'terminationProtection',
 ];
@@ -92,6 +114,7 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     throw new ConfigError(`${where}: must be a JSON object`);
   }
   const o = raw as Record<string, unknown>;
+  if (o.targetRegions !== undefined) fail('targetRegions', 'renamed targets (regions, and ACCOUNT/REGION for other accounts)');
   for (const key of Object.keys(o)) {
     if (!FIELDS.includes(key)) fail(key, `unknown field (known: ${FIELDS.join(', ')})`);
   }
@@ -122,13 +145,46 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
   if (account !== undefined && !ACCOUNT.test(account)) fail('account', `'${account}' is not a 12-digit account id`);
   const sourceRegion = region('sourceRegion', str('sourceRegion'));
 
-  const targets = o.targetRegions;
-  if (!Array.isArray(targets) || targets.length === 0) fail('targetRegions', 'must be a non-empty list of regions');
-  const targetRegions = (targets as unknown[]).map((t, i) => region(`targetRegions[${i}]`, t));
-  targetRegions.forEach((t, i) => {
-    if (t === sourceRegion) fail(`targetRegions[${i}]`, `'${t}' is the source region`);
-    if (targetRegions.indexOf(t) !== i) fail(`targetRegions[${i}]`, `'${t}' is listed twice`);
+  const rawTargets = o.targets;
+  if (!Array.isArray(rawTargets) || rawTargets.length === 0) {
+    fail('targets', 'must be a non-empty list of targets such as us-east-2 or 111111111111/eu-west-1');
+  }
+  const targets: Target[] = (rawTargets as unknown[]).map((t, i) => {
+    const field = `targets[${i}]`;
+    if (typeof t !== 'string') return fail(field, 'must be a string such as us-east-2 or 111111111111/eu-west-1');
+    const slash = t.indexOf('/');
+    if (slash < 0) return { region: region(field, t) };
+    const targetAccount = t.slice(0, slash);
+    if (!ACCOUNT.test(targetAccount)) return fail(field, `'${t}': '${targetAccount}' is not a 12-digit account id`);
+    const r = region(field, t.slice(slash + 1));
+    // This account written out is this account.
+    return targetAccount === account ? { region: r } : { account: targetAccount, region: r };
   });
+  const names = targets.map(targetName);
+  targets.forEach((t, i) => {
+    if (!t.account && t.region === sourceRegion) fail(`targets[${i}]`, `'${names[i]}' is the source region of this account`);
+    if (names.indexOf(names[i]) !== i) fail(`targets[${i}]`, `'${names[i]}' is listed twice`);
+  });
+  const targetRegions = targets.filter((t) => !t.account).map((t) => t.region);
+  const targetAccounts: Record<string, string[]> = {};
+  for (const t of targets.filter((t) => t.account)) (targetAccounts[t.account as string] ??= []).push(t.region);
+  if (Object.keys(targetAccounts).length > 0 && account === undefined) {
+    fail('account', 'is required with targets in other accounts (their roles trust the replicator\'s role in this account)');
+  }
+  const targetRoleName = str('targetRoleName', false) ?? `ssm-replicator-target-${name}`;
+  const extra = o.extraTrustedPrincipals ?? [];
+  if (!Array.isArray(extra)) fail('extraTrustedPrincipals', 'must be a list of role ARNs (wildcards allowed) in this account');
+  const extraTrustedPrincipals = (extra as unknown[]).map((p, i) => {
+    const field = `extraTrustedPrincipals[${i}]`;
+    const m = typeof p === 'string' ? /^arn:[a-z-]+:iam::(\d{12}):role\/.+$/.exec(p) : null;
+    if (!m) return fail(field, `'${String(p)}' is not a role ARN (arn:aws:iam::ACCOUNT:role/…, wildcards allowed)`);
+    if (m[1] !== account) return fail(field, `'${p}' is not in this account (${account ?? 'account not set'})`);
+    return p as string;
+  });
+  if (!ROLE_NAME.test(targetRoleName)) fail('targetRoleName', `'${targetRoleName}' is not an IAM role name (1-64 of letters, digits and +=,.@_-)`);
+  if (sourceRoleName({ name, sourceRegion }).length > 64) {
+    fail('sourceRegion', `the function's role name '${sourceRoleName({ name, sourceRegion })}' would exceed 64 characters: use a shorter environment name`);
+  }
 
   const selectionMode = str('selectionMode');
   if (selectionMode !== 'tagged' && selectionMode !== 'all') fail('selectionMode', `'${selectionMode}' is not 'tagged' or 'all'`);
@@ -146,25 +202,29 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
   });
 
   const keys = o.kmsKeys ?? {};
-  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) fail('kmsKeys', 'must be an object of region → key');
+  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) fail('kmsKeys', 'must be an object of target → key');
   const kmsKeys: Record<string, string> = {};
-  for (const [r, k] of Object.entries(keys as Record<string, unknown>)) {
-    if (!targetRegions.includes(r)) fail(`kmsKeys.${r}`, `'${r}' is not one of targetRegions`);
-    if (typeof k !== 'string' || k.length === 0 || /[,=]/.test(k)) fail(`kmsKeys.${r}`, 'must be a key id, alias or ARN');
-    // A key ARN names its account and region. Replicas are written in this account only (cross-account
-    // targets do not exist yet), and the role may use only this account's keys: refuse it here rather than
-    // fail on every SecureString at run time.
+  for (const [written, k] of Object.entries(keys as Record<string, unknown>)) {
+    const field = `kmsKeys.${written}`;
+    // A target written with this account's id is the plain region.
+    const t = account !== undefined && written.startsWith(`${account}/`) ? written.slice(account.length + 1) : written;
+    const target = targets.find((x) => targetName(x) === t);
+    if (!target) fail(field, `'${written}' is not one of targets`);
+    if (typeof k !== 'string' || k.length === 0 || /[,=]/.test(k)) fail(field, 'must be a key id, alias or ARN');
+    // A key ARN names its account and region: it must be the target's, or every SecureString would fail
+    // there at run time (and the roles may use only keys of the account they are in).
     const arn = /^arn:[a-z-]+:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/.+$/.exec(k as string);
     if ((k as string).startsWith('arn:')) {
-      if (!arn) fail(`kmsKeys.${r}`, `'${k}' is not a KMS key or alias ARN`);
+      if (!arn) fail(field, `'${k}' is not a KMS key or alias ARN`);
       const [, keyRegion, keyAccount] = arn as RegExpExecArray;
-      if (account === undefined) fail(`kmsKeys.${r}`, 'a key ARN needs `account` set, to check that the key is in the account replicas are written to');
-      if (keyAccount !== account) {
-        fail(`kmsKeys.${r}`, `'${k}' is in account ${keyAccount}, not ${account}: cross-account keys are not supported (replicas are written in this account only)`);
+      const expected = target!.account ?? account;
+      if (expected === undefined) fail(field, 'a key ARN needs `account` set, to check that the key is in the account replicas are written to');
+      if (keyAccount !== expected) {
+        fail(field, `'${k}' is in account ${keyAccount}, not ${expected}: a replica in ${targetName(target!)} must use a key of its own account`);
       }
-      if (keyRegion !== r) fail(`kmsKeys.${r}`, `'${k}' is a key in ${keyRegion}, not ${r}`);
+      if (keyRegion !== target!.region) fail(field, `'${k}' is a key in ${keyRegion}, not ${target!.region}`);
     }
-    kmsKeys[r] = k as string;
+    kmsKeys[targetName(target!)] = k as string;
   }
 
   const schedule = str('schedule') as string;
@@ -203,7 +263,11 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     name,
     account,
     sourceRegion,
+    targets,
     targetRegions,
+    targetAccounts,
+    targetRoleName,
+    extraTrustedPrincipals,
     selectionMode: selectionMode as 'tagged' | 'all',
     selectionTag,
     pathPrefixes,
@@ -225,11 +289,25 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
   };
 }
 
+/**
+ * The function role's name. Roles in other target accounts trust exactly this role, so it is fixed (a
+ * generated name would change with the stack); at most 64 characters (IAM).
+ */
+export function sourceRoleName(c: Pick<ReplicatorConfig, 'name' | 'sourceRegion'>): string {
+  return `ssm-replicator-${c.name}-${c.sourceRegion}`;
+}
+
+/** The target role's ARN in `account` (the partition of the source region's stack). */
+export function targetRoleArn(c: ReplicatorConfig, account: string, partition: string): string {
+  return `arn:${partition}:iam::${account}:role/${c.targetRoleName}`;
+}
+
 /** The function's environment (the variables documented in the README). */
 export function functionEnvironment(c: ReplicatorConfig): Record<string, string> {
   return {
     SOURCE_REGION: c.sourceRegion,
-    TARGET_REGIONS: c.targetRegions.join(','),
+    TARGETS: c.targets.map(targetName).join(','),
+    TARGET_ROLE_NAME: c.targetRoleName,
     SELECTION_MODE: c.selectionMode,
     SELECTION_TAG: c.selectionTag,
     PATH_PREFIXES: c.pathPrefixes.join(','),

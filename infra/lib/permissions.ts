@@ -2,7 +2,7 @@
 // targets, both bounded by the path prefixes; no DeleteParameter unless deletes propagate; KMS use only
 // through SSM (kms:ViaService) and only for the replicated parameters (SSM's encryption context).
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { ReplicatorConfig } from './config';
+import { ReplicatorConfig, targetRoleArn } from './config';
 
 /** SSM parameter ARNs under the prefixes in `region` (`parameter/*` when there are none). */
 export function parameterArns(c: ReplicatorConfig, region: string, account: string, partition: string): string[] {
@@ -52,47 +52,79 @@ export function targetActions(c: ReplicatorConfig): string[] {
   return TARGET_ACTIONS.filter((a) => c.deleteReplicas || a !== 'ssm:DeleteParameter');
 }
 
-/** Every statement of the function's policy except logging and self-invocation (added by the stack). */
-export function replicatorStatements(c: ReplicatorConfig, account: string, partition: string): iam.PolicyStatement[] {
-  const everyRegion = [c.sourceRegion, ...c.targetRegions];
-  const targetParameters = c.targetRegions.flatMap((r) => parameterArns(c, r, account, partition));
-  const everyParameter = everyRegion.flatMap((r) => parameterArns(c, r, account, partition));
+/**
+ * What a writer of replicas needs in `regions` of `account`: read and write the parameters under the prefixes,
+ * list (DescribeParameters), decrypt and encrypt through SSM for those parameters only, check keys. The
+ * function's role holds these for the regions of its own account; the target role of another account holds
+ * them for that account's target regions.
+ */
+export function replicaStatements(c: ReplicatorConfig, regions: string[], account: string, partition: string): iam.PolicyStatement[] {
+  if (regions.length === 0) return [];
+  const parameters = regions.flatMap((r) => parameterArns(c, r, account, partition));
   return [
+    new iam.PolicyStatement({ sid: 'WriteReplicas', actions: targetActions(c), resources: parameters }),
     new iam.PolicyStatement({
-      sid: 'ReadSourceParameters',
-      actions: SOURCE_READ_ACTIONS,
-      resources: parameterArns(c, c.sourceRegion, account, partition),
-    }),
-    new iam.PolicyStatement({
-      sid: 'WriteReplicas',
-      actions: targetActions(c),
-      resources: targetParameters,
-    }),
-    // DescribeParameters has no resource-level permissions: "*" is the only possible resource.
-    new iam.PolicyStatement({ sid: 'ListParameters', actions: ['ssm:DescribeParameters'], resources: ['*'] }),
-    // Values are read with decryption in the source and (to compare) in the targets, only through SSM.
-    new iam.PolicyStatement({
-      sid: 'DecryptThroughSsm',
+      sid: 'DecryptReplicasThroughSsm',
       actions: ['kms:Decrypt'],
-      resources: keyArns(everyRegion, account, partition),
-      conditions: viaSsmFor(everyRegion, everyParameter),
+      resources: keyArns(regions, account, partition),
+      conditions: viaSsmFor(regions, parameters),
     }),
     new iam.PolicyStatement({
       sid: 'EncryptReplicasThroughSsm',
       actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
-      resources: keyArns(c.targetRegions, account, partition),
-      conditions: viaSsmFor(c.targetRegions, targetParameters),
+      resources: keyArns(regions, account, partition),
+      conditions: viaSsmFor(regions, parameters),
     }),
-    // The function checks that a target key exists and is enabled before writing a SecureString, and in the
-    // source whether a key given by id is the AWS managed aws/ssm key (then the replica goes on the target's
-    // default key). DescribeKey is called directly, so it cannot carry kms:ViaService. Called with an alias,
-    // it is authorized on the key the alias points to, never on the alias ("When an alias is the value of a
-    // resource element, the policy applies to the alias resource, not to any KMS key that might be associated
-    // with it", https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html): key/* here.
+    // The function checks that a target key exists and is enabled before writing a SecureString. DescribeKey
+    // is called directly, so it cannot carry kms:ViaService. Called with an alias, it is authorized on the key
+    // the alias points to, never on the alias ("When an alias is the value of a resource element, the policy
+    // applies to the alias resource, not to any KMS key that might be associated with it",
+    // https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html): key/* here.
+    new iam.PolicyStatement({ sid: 'CheckReplicaKeys', actions: ['kms:DescribeKey'], resources: keyArns(regions, account, partition) }),
+  ];
+}
+
+/** Every statement of the function's policy except logging and self-invocation (added by the stack). */
+export function replicatorStatements(c: ReplicatorConfig, account: string, partition: string): iam.PolicyStatement[] {
+  const sourceParameters = parameterArns(c, c.sourceRegion, account, partition);
+  const others = Object.keys(c.targetAccounts);
+  return [
+    new iam.PolicyStatement({ sid: 'ReadSourceParameters', actions: SOURCE_READ_ACTIONS, resources: sourceParameters }),
+    // DescribeParameters has no resource-level permissions: "*" is the only possible resource.
+    new iam.PolicyStatement({ sid: 'ListParameters', actions: ['ssm:DescribeParameters'], resources: ['*'] }),
+    // Source values are read with decryption, only through SSM and only for the replicated parameters.
     new iam.PolicyStatement({
-      sid: 'CheckKeys',
-      actions: ['kms:DescribeKey'],
-      resources: keyArns(everyRegion, account, partition),
+      sid: 'DecryptSourceThroughSsm',
+      actions: ['kms:Decrypt'],
+      resources: keyArns([c.sourceRegion], account, partition),
+      conditions: viaSsmFor([c.sourceRegion], sourceParameters),
     }),
+    // Whether a source key given by id is the AWS managed aws/ssm key (its replicas then go on the target's
+    // default key): DescribeKey in the source, authorized on the key (see replicaStatements).
+    new iam.PolicyStatement({ sid: 'CheckSourceKeys', actions: ['kms:DescribeKey'], resources: keyArns([c.sourceRegion], account, partition) }),
+    ...replicaStatements(c, c.targetRegions, account, partition),
+    // Targets in other accounts: through the target role there, exactly those roles.
+    ...(others.length === 0 ? [] : [new iam.PolicyStatement({
+      sid: 'AssumeTargetRoles',
+      actions: ['sts:AssumeRole'],
+      resources: others.map((a) => targetRoleArn(c, a, partition)),
+    })]),
+  ];
+}
+
+/**
+ * The target role's policy in another account: `replicaStatements` for that account's target regions, and
+ * DescribeParameters (no resource-level permissions) only in those regions (aws:RequestedRegion,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion).
+ */
+export function targetRoleStatements(c: ReplicatorConfig, regions: string[], account: string, partition: string): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'ListParameters',
+      actions: ['ssm:DescribeParameters'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:RequestedRegion': regions } },
+    }),
+    ...replicaStatements(c, regions, account, partition),
   ];
 }

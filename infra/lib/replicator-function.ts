@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
-import { ReplicatorConfig, functionEnvironment } from './config';
+import { ReplicatorConfig, functionEnvironment, sourceRoleName, targetName } from './config';
 import { replicatorStatements } from './permissions';
 
 // The workspace manifest: the function crate inherits from it (edition, lints) and the lockfile is the
@@ -39,9 +39,12 @@ export class ReplicatorFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
+    const otherAccounts = Object.keys(config.targetAccounts).length > 0;
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'ssm-replicator: read the source region, write replicas in the target regions',
+      // The target roles of other accounts trust exactly this role by name (see target-stack.ts).
+      roleName: otherAccounts ? sourceRoleName(config) : undefined,
     });
     const policy = new iam.Policy(this, 'Policy', {
       statements: [
@@ -72,7 +75,7 @@ export class ReplicatorFunction extends Construct {
       timeout: Duration.minutes(15),
       reservedConcurrentExecutions: config.reservedConcurrency,
       environment: functionEnvironment(config),
-      description: `ssm-replicator (${config.name}): ${config.sourceRegion} → ${config.targetRegions.join(', ')}`,
+      description: `ssm-replicator (${config.name}): ${config.sourceRegion} → ${config.targets.map(targetName).join(', ')}`,
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
       onFailure: new SqsDestination(props.failedInvocations),

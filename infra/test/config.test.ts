@@ -18,13 +18,19 @@ describe('environment configuration', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ sourceRegion: undefined }, /environments\/dev\.json: sourceRegion: is required/],
       [{ sourceRegion: 'useast1' }, /sourceRegion: 'useast1' is not an AWS region/],
-      [{ targetRegions: [] }, /targetRegions: must be a non-empty list/],
-      [{ targetRegions: ['us-east-2', 'nowhere'] }, /targetRegions\[1\]: 'nowhere' is not an AWS region/],
-      [{ targetRegions: ['us-east-1'] }, /targetRegions\[0\]: 'us-east-1' is the source region/],
+      [{ targets: [] }, /targets: must be a non-empty list/],
+      [{ targets: ['us-east-2', 'nowhere'] }, /targets\[1\]: 'nowhere' is not an AWS region/],
+      [{ targets: ['us-east-1'] }, /targets\[0\]: 'us-east-1' is the source region of this account/],
+      [{ targets: ['333333333333/us-east-1', '333333333333/us-east-1'] }, /targets\[1\]: '333333333333\/us-east-1' is listed twice/],
+      [{ targets: ['111111111111/us-east-1'] }, /targets\[0\]: 'us-east-1' is the source region of this account/],
+      [{ targets: ['1111/us-east-2'] }, /targets\[0\]: '1111\/us-east-2': '1111' is not a 12-digit account id/],
+      [{ targets: ['111111111111/us-east-1'], account: undefined }, /account: is required with targets in other accounts/],
+      [{ targetRegions: ['us-east-2'] }, /targetRegions: renamed targets/],
+      [{ targetRoleName: 'has space' }, /targetRoleName: 'has space' is not an IAM role name/],
       [{ account: '12' }, /account: '12' is not a 12-digit account id/],
       [{ selectionMode: 'some' }, /selectionMode: 'some' is not 'tagged' or 'all'/],
       [{ pathPrefixes: ['app/'] }, /pathPrefixes\[0\]: 'app\/' is not a path/],
-      [{ kmsKeys: { 'ap-south-1': 'alias/x' } }, /kmsKeys\.ap-south-1: 'ap-south-1' is not one of targetRegions/],
+      [{ kmsKeys: { 'ap-south-1': 'alias/x' } }, /kmsKeys\.ap-south-1: 'ap-south-1' is not one of targets/],
       [{ schedule: 'every hour' }, /schedule: 'every hour' is not rate/],
       [{ schedule: 'rate(5 minutes)' }, /schedule: must leave at least 15 minutes/],
       [{ schedule: 'cron(0 * * * ? *)' }, /fullSyncIntervalMinutes: is required/],
@@ -82,7 +88,8 @@ describe('environment configuration', () => {
   test('the function environment carries the configuration', () => {
     expect(functionEnvironment(parseConfig('dev', BASE))).toEqual({
       SOURCE_REGION: 'us-east-1',
-      TARGET_REGIONS: 'us-east-2,eu-west-1',
+      TARGETS: 'us-east-2,eu-west-1',
+      TARGET_ROLE_NAME: 'ssm-replicator-target-dev',
       SELECTION_MODE: 'tagged',
       SELECTION_TAG: 'replicate',
       PATH_PREFIXES: '/app/',
@@ -134,12 +141,12 @@ describe('synth', () => {
 
   test('a missing or invalid field fails synth with a message naming it', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envs-'));
-    const { targetRegions: _omitted, ...missing } = BASE;
+    const { targets: _omitted, ...missing } = BASE;
     fs.writeFileSync(path.join(dir, 'missing.json'), JSON.stringify(missing));
     fs.writeFileSync(path.join(dir, 'invalid.json'), JSON.stringify({ ...BASE, logRetentionDays: 'forever' }));
     let r = run({ env: 'missing', environmentsDir: dir });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/environments\/missing\.json: targetRegions: must be a non-empty list/);
+    expect(r.stderr).toMatch(/environments\/missing\.json: targets: must be a non-empty list/);
     r = run({ env: 'invalid', environmentsDir: dir });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/environments\/invalid\.json: logRetentionDays: must be a whole number/);

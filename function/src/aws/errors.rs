@@ -2,6 +2,7 @@
 
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
+use super::accounts::role_not_assumable;
 use crate::domain::Reason;
 use crate::ports::{ErrorClass, StoreError};
 
@@ -21,6 +22,7 @@ const TRANSIENT: &[&str] = &[
     "ParameterAlreadyExists",
 ];
 
+/// `region`: where the call went, as reports name it (`us-east-2`, `111111111111/eu-west-1`).
 pub(crate) fn classify<E, R>(operation: &'static str, region: &str, err: &SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata,
@@ -28,7 +30,19 @@ where
 {
     let (code, class) = match err {
         SdkError::TimeoutError(_) => ("Timeout".to_owned(), ErrorClass::Transient),
-        SdkError::DispatchFailure(_) => ("DispatchFailure".to_owned(), ErrorClass::Transient),
+        // The credentials of another account's target: its role could not be assumed.
+        SdkError::DispatchFailure(failure) => match failure.as_connector_error().and_then(|c| role_not_assumable(c)) {
+            Some(refusal) if refusal.permanent => {
+                return StoreError {
+                    operation: "AssumeRole",
+                    target: region.to_owned(),
+                    code: refusal.to_string(),
+                    class: ErrorClass::Permanent(Reason::AccessDenied),
+                }
+            }
+            Some(refusal) => (format!("AssumeRole {}", refusal.code), ErrorClass::Transient),
+            None => ("DispatchFailure".to_owned(), ErrorClass::Transient),
+        },
         SdkError::ResponseError(_) => ("ResponseError".to_owned(), ErrorClass::Transient),
         SdkError::ConstructionFailure(_) => {
             ("ConstructionFailure".to_owned(), ErrorClass::Permanent(Reason::Validation))
@@ -45,7 +59,7 @@ where
         }
         _ => ("Unknown".to_owned(), ErrorClass::Transient),
     };
-    StoreError { operation, region: region.to_owned(), code, class }
+    StoreError { operation, target: region.to_owned(), code, class }
 }
 
 pub(crate) fn code_of<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {

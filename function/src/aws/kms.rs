@@ -9,39 +9,41 @@ use aws_sdk_kms::Client;
 
 use super::errors::{classify, code_of};
 use crate::domain::parameter::DEFAULT_KMS_ALIAS;
-use crate::domain::{KeyRequest, Reason, TargetKey};
+use crate::domain::{KeyRequest, Reason, Target, TargetKey};
 use crate::ports::{ErrorClass, KeyResolver, StoreError, StoreResult};
 
 /// How long a resolved key is trusted before KMS is asked again.
 const CACHE_TTL: Duration = Duration::from_secs(300);
 
-type Cache = HashMap<(KeyRequest, String), (Instant, TargetKey)>;
+type Cache = HashMap<(KeyRequest, Target), (Instant, TargetKey)>;
 
 pub struct KmsKeys {
     source_region: String,
     source: Client,
-    targets: BTreeMap<String, Client>,
+    /// One client per target, with that target's region and account credentials.
+    targets: BTreeMap<Target, Client>,
     cache: Mutex<Cache>,
 }
 
 impl KmsKeys {
-    pub fn new(source_region: &str, source: Client, targets: BTreeMap<String, Client>) -> Self {
+    pub fn new(source_region: &str, source: Client, targets: BTreeMap<Target, Client>) -> Self {
         Self { source_region: source_region.to_owned(), source, targets, cache: Mutex::default() }
     }
 
-    fn cached(&self, key: &(KeyRequest, String)) -> Option<TargetKey> {
+    fn cached(&self, key: &(KeyRequest, Target)) -> Option<TargetKey> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache.get(key).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, k)| k.clone())
     }
 
     /// DescribeKey in the target: the key must exist there and be enabled.
-    async fn describe(&self, region: &str, key_id: &str) -> StoreResult<TargetKey> {
+    async fn describe(&self, target: &Target, key_id: &str) -> StoreResult<TargetKey> {
+        let label = target.to_string();
         let client = self
             .targets
-            .get(region)
-            .ok_or_else(|| StoreError::permanent("DescribeKey", region, "RegionNotConfigured", Reason::Validation))?;
+            .get(target)
+            .ok_or_else(|| StoreError::permanent("DescribeKey", &label, "TargetNotConfigured", Reason::Validation))?;
         let out = client.describe_key().key_id(key_id).send().await.map_err(|e| {
-            let mut err = classify("DescribeKey", region, &e);
+            let mut err = classify("DescribeKey", &label, &e);
             if err.class != ErrorClass::Transient && err.reason() != Reason::AccessDenied {
                 err.class = ErrorClass::Permanent(Reason::KmsKeyMissing);
             }
@@ -49,12 +51,12 @@ impl KmsKeys {
         })?;
         let meta = out
             .key_metadata()
-            .ok_or_else(|| StoreError::permanent("DescribeKey", region, "NoKeyMetadata", Reason::KmsKeyMissing))?;
+            .ok_or_else(|| StoreError::permanent("DescribeKey", &label, "NoKeyMetadata", Reason::KmsKeyMissing))?;
         if meta.key_state() != Some(&KeyState::Enabled) {
             let state = meta.key_state().map_or("Unknown", KeyState::as_str);
             return Err(StoreError::permanent(
                 "DescribeKey",
-                region,
+                &label,
                 format!("KeyState {state}"),
                 Reason::KmsKeyMissing,
             ));
@@ -115,20 +117,34 @@ impl KmsKeys {
 }
 
 impl KeyResolver for KmsKeys {
-    async fn resolve(&self, request: &KeyRequest, target_region: &str) -> StoreResult<TargetKey> {
-        let cache_key = (request.clone(), target_region.to_owned());
+    async fn resolve(&self, request: &KeyRequest, target: &Target) -> StoreResult<TargetKey> {
+        let cache_key = (request.clone(), target.clone());
         if let Some(hit) = self.cached(&cache_key) {
             return Ok(hit);
         }
         let resolved = match request {
             KeyRequest::Default => TargetKey::Default,
-            KeyRequest::Mapped(k) | KeyRequest::Alias(k) | KeyRequest::MultiRegion(k) => {
-                self.describe(target_region, k).await?
-            }
+            KeyRequest::Mapped(k) | KeyRequest::Alias(k) => self.describe(target, k).await?,
             KeyRequest::AliasOf(id) if self.is_source_default_key(id).await? => TargetKey::Default,
+            // A multi-Region key's replicas are all in its own account, and a single-Region key given by
+            // id or ARN is one key of the source account: neither stands for a key of another account.
+            // https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html
+            // ("all related multi-Region keys … are in the same AWS account")
+            KeyRequest::MultiRegion(_) | KeyRequest::AliasOf(_) if target.is_other_account() => {
+                return Err(StoreError::permanent(
+                    "KmsKeyMap",
+                    &target.to_string(),
+                    format!(
+                        "NoKeyInOtherAccount: the source key is given by id or ARN, which names a key of the source \
+                         account only; add KMS_KEY_MAP entry {target}=<key id, alias or ARN in that account>"
+                    ),
+                    Reason::KmsKeyUnmapped,
+                ))
+            }
+            KeyRequest::MultiRegion(k) => self.describe(target, k).await?,
             KeyRequest::AliasOf(id) => {
                 let alias = self.alias_of(id).await?;
-                self.describe(target_region, &alias).await?
+                self.describe(target, &alias).await?
             }
         };
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());

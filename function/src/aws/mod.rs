@@ -1,25 +1,27 @@
 //! AWS adapters: SDK clients built once, the SSM store and KMS key resolver, and call counting.
 
+mod accounts;
 mod calls;
 mod continuation;
 mod errors;
 mod kms;
 mod ssm;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+pub use accounts::{role_arn, RoleNotAssumable};
 pub use calls::{ApiCalls, CallCounts, CountCalls};
 pub use continuation::LambdaContinuation;
 pub use kms::KmsKeys;
 pub use ssm::SsmStore;
 
 use crate::config::Config;
-use crate::domain::Owner;
+use crate::domain::{Owner, Target};
 use crate::engine::Replicator;
 
 pub type AwsReplicator = Replicator<SsmStore, KmsKeys>;
@@ -28,6 +30,8 @@ pub type AwsReplicator = Replicator<SsmStore, KmsKeys>;
 pub enum ConnectError {
     #[error("cannot determine the AWS account (sts:GetCallerIdentity failed: {0})")]
     Identity(String),
+    #[error("TARGETS: {0}")]
+    Targets(String),
 }
 
 /// Load the SDK configuration the standard way (environment, profile, `AWS_ENDPOINT_URL`), with timeouts.
@@ -57,22 +61,10 @@ pub fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// One SSM and one KMS client per region, all from one `SdkConfig`, each counting its calls.
+/// One SSM and one KMS client per target, all from one `SdkConfig`, each counting its calls. Targets in
+/// other accounts get their account's credentials (the target role, assumed by the SDK's provider, one
+/// per account and shared by that account's clients); the engine never sees credentials.
 pub async fn connect(sdk: &SdkConfig, config: Config, calls: &ApiCalls) -> Result<AwsReplicator, ConnectError> {
-    let ssm = |region: &str| {
-        let conf = aws_sdk_ssm::config::Builder::from(sdk)
-            .region(Region::new(region.to_owned()))
-            .interceptor(calls.interceptor(region))
-            .build();
-        SsmStore::new(aws_sdk_ssm::Client::from_conf(conf), region, config.rates)
-    };
-    let kms = |region: &str| {
-        let conf = aws_sdk_kms::config::Builder::from(sdk)
-            .region(Region::new(region.to_owned()))
-            .interceptor(calls.interceptor(region))
-            .build();
-        aws_sdk_kms::Client::from_conf(conf)
-    };
     let sts = aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(sdk)
             .region(Region::new(config.source_region.clone()))
@@ -88,13 +80,66 @@ pub async fn connect(sdk: &SdkConfig, config: Config, calls: &ApiCalls) -> Resul
         .ok_or_else(|| ConnectError::Identity("no account in the response".to_owned()))?
         .to_owned();
     let owner = Owner { account, region: config.source_region.clone() };
+    let config = own_account_targets(config, &owner)?;
 
-    let source = ssm(&config.source_region);
-    let targets = config.target_regions.iter().map(|r| ssm(r)).collect();
-    let target_kms: BTreeMap<String, aws_sdk_kms::Client> =
-        config.target_regions.iter().map(|r| (r.clone(), kms(r))).collect();
-    let keys = KmsKeys::new(&config.source_region, kms(&config.source_region), target_kms);
+    // One configuration per account: this one's, and the assumed role's for each other account.
+    let mut accounts: BTreeMap<Option<String>, SdkConfig> = BTreeMap::from([(None, sdk.clone())]);
+    let others: BTreeSet<&String> = config.targets.iter().filter_map(|t| t.account.as_ref()).collect();
+    for account in others {
+        let arn = role_arn(&config.source_region, account, &config.target_role_name);
+        accounts.insert(Some(account.clone()), accounts::for_account(sdk, &owner, account, arn).await);
+    }
+    let sdk_for = |t: &Target| accounts.get(&t.account).unwrap_or(sdk);
+    let label = |t: &Target| t.to_string();
+    let ssm = |t: &Target| {
+        let conf = aws_sdk_ssm::config::Builder::from(sdk_for(t))
+            .region(Region::new(t.region.clone()))
+            .interceptor(calls.interceptor(&label(t)))
+            .build();
+        SsmStore::new(aws_sdk_ssm::Client::from_conf(conf), t.clone(), config.rates)
+    };
+    let kms = |t: &Target| {
+        let conf = aws_sdk_kms::config::Builder::from(sdk_for(t))
+            .region(Region::new(t.region.clone()))
+            .interceptor(calls.interceptor(&label(t)))
+            .build();
+        aws_sdk_kms::Client::from_conf(conf)
+    };
+
+    let source_target = Target::own(&config.source_region);
+    let source = ssm(&source_target);
+    let targets = config.targets.iter().map(&ssm).collect();
+    let target_kms: BTreeMap<Target, aws_sdk_kms::Client> =
+        config.targets.iter().map(|t| (t.clone(), kms(t))).collect();
+    let keys = KmsKeys::new(&config.source_region, kms(&source_target), target_kms);
     Ok(Replicator::new(config, owner, source, targets, keys))
+}
+
+/// `ACCOUNT/REGION` targets (and KMS map entries) naming this account become plain regions; a target
+/// that is then the source itself, or listed twice, is refused.
+fn own_account_targets(mut config: Config, owner: &Owner) -> Result<Config, ConnectError> {
+    let mut targets: Vec<Target> = Vec::new();
+    for t in std::mem::take(&mut config.targets) {
+        let written = t.to_string();
+        let t = t.normalized(&owner.account);
+        if t == Target::own(&owner.region) {
+            return Err(ConnectError::Targets(format!(
+                "'{written}' is the source ({} is this account)",
+                owner.account
+            )));
+        }
+        if targets.contains(&t) {
+            return Err(ConnectError::Targets(format!(
+                "'{written}' is listed twice ({} is this account)",
+                owner.account
+            )));
+        }
+        targets.push(t);
+    }
+    config.targets = targets;
+    config.kms_key_map =
+        std::mem::take(&mut config.kms_key_map).into_iter().map(|(t, k)| (t.normalized(&owner.account), k)).collect();
+    Ok(config)
 }
 
 /// The Lambda client that hands a full sync on to the function itself.

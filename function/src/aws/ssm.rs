@@ -16,7 +16,7 @@ use super::errors::{classify, code_of};
 use crate::config::clip;
 use crate::config::Rates;
 use crate::domain::parameter::DEFAULT_DATA_TYPE;
-use crate::domain::{Action, Metadata, Parameter, ParameterName, ParameterType, Reason, Tags, Tier, Value};
+use crate::domain::{Action, Metadata, Parameter, ParameterName, ParameterType, Reason, Tags, Target, Tier, Value};
 use crate::ports::{
     ErrorClass, Page, ParameterStore, Query, Rejected, StoreError, StoreResult, Values, VersionedValue,
 };
@@ -49,22 +49,26 @@ struct Limits {
 #[derive(Clone)]
 pub struct SsmStore {
     client: Client,
-    region: String,
+    target: Target,
+    /// The target as reports name it (`us-east-2`, `111111111111/eu-west-1`).
+    label: String,
     limits: Arc<Limits>,
 }
 
 impl SsmStore {
-    pub fn new(client: Client, region: &str, rates: Rates) -> Self {
+    /// The store of `target`; `client` must be configured for its region and account. The rates are
+    /// per store: SSM's throughput quotas are per account and region.
+    pub fn new(client: Client, target: Target, rates: Rates) -> Self {
         let per_second = |n: u32| Quota::per_second(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         let limits = Limits {
             read: RateLimiter::direct(per_second(rates.read)),
             write: RateLimiter::direct(per_second(rates.write)),
         };
-        Self { client, region: region.to_owned(), limits: Arc::new(limits) }
+        Self { client, label: target.to_string(), target, limits: Arc::new(limits) }
     }
 
     fn permanent(&self, operation: &'static str, code: &str, reason: Reason) -> StoreError {
-        StoreError::permanent(operation, &self.region, code, reason)
+        StoreError::permanent(operation, &self.label, code, reason)
     }
 
     async fn read_slot(&self) {
@@ -82,7 +86,7 @@ impl SsmStore {
         let got = match self.client.get_parameter().name(name.as_str()).with_decryption(true).send().await {
             Ok(out) => out.parameter,
             Err(e) if code_of(&e) == Some("ParameterNotFound") => return Ok(None),
-            Err(e) => return Err(classify("GetParameter", &self.region, &e)),
+            Err(e) => return Err(classify("GetParameter", &self.label, &e)),
         };
         let Some(got) = got else { return Err(self.read_again("GetParameter", "NoParameterInResponse")) };
         let meta = match self.history_at(name, got.version()).await? {
@@ -121,7 +125,7 @@ impl SsmStore {
                 Err(e) if code_of(&e) == Some("ParameterNotFound") => {
                     return Err(self.read_again("GetParameterHistory", NO_HISTORY_YET))
                 }
-                Err(e) => return Err(classify("GetParameterHistory", &self.region, &e)),
+                Err(e) => return Err(classify("GetParameterHistory", &self.label, &e)),
             };
             if let Some(entry) = out.parameters().iter().find(|h| h.version() == version) {
                 found = Some(self.metadata(entry));
@@ -135,7 +139,7 @@ impl SsmStore {
 
     /// A read whose two halves disagree (a write landed between them): retried after a wait.
     fn read_again(&self, operation: &'static str, code: &str) -> StoreError {
-        StoreError { operation, region: self.region.clone(), code: code.into(), class: ErrorClass::Transient }
+        StoreError { operation, target: self.label.clone(), code: code.into(), class: ErrorClass::Transient }
     }
 
     async fn put(&self, p: &Parameter, overwrite: bool, tags: &Tags, send_policies: bool) -> StoreResult<()> {
@@ -167,7 +171,7 @@ impl SsmStore {
             .set_tags(tags)
             .send()
             .await
-            .map_err(|e| classify("PutParameter", &self.region, &e))?;
+            .map_err(|e| classify("PutParameter", &self.label, &e))?;
         Ok(())
     }
 
@@ -210,8 +214,8 @@ impl SsmStore {
 }
 
 impl ParameterStore for SsmStore {
-    fn region(&self) -> &str {
-        &self.region
+    fn target(&self) -> &Target {
+        &self.target
     }
 
     async fn read_tags(&self, name: &ParameterName) -> StoreResult<Option<Tags>> {
@@ -226,7 +230,7 @@ impl ParameterStore for SsmStore {
         match out {
             Ok(out) => Ok(Some(out.tag_list().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())),
             Err(e) if code_of(&e) == Some("InvalidResourceId") => Ok(None),
-            Err(e) => Err(classify("ListTagsForResource", &self.region, &e)),
+            Err(e) => Err(classify("ListTagsForResource", &self.label, &e)),
         }
     }
 
@@ -256,7 +260,7 @@ impl ParameterStore for SsmStore {
             .set_next_token(token.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| classify("DescribeParameters", &self.region, &e))?;
+            .map_err(|e| classify("DescribeParameters", &self.label, &e))?;
         let mut page = Page { next: out.next_token().filter(|t| !t.is_empty()).map(str::to_owned), ..Page::default() };
         for m in out.parameters() {
             match self.metadata(m) {
@@ -305,7 +309,7 @@ impl ParameterStore for SsmStore {
                 .with_decryption(false)
                 .send()
                 .await
-                .map_err(|e| classify("GetParameters", &self.region, &e))?;
+                .map_err(|e| classify("GetParameters", &self.label, &e))?;
             // "InvalidParameters: A list of parameters that aren't formatted correctly or don't run
             // during an execution" — for a well-formed name, one that does not exist.
             // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html
@@ -330,7 +334,7 @@ impl ParameterStore for SsmStore {
                     .set_tags(Some(tags))
                     .send()
                     .await
-                    .map_err(|e| classify("AddTagsToResource", &self.region, &e))?;
+                    .map_err(|e| classify("AddTagsToResource", &self.label, &e))?;
                 Ok(())
             }
             Action::RemoveTags(keys) => {
@@ -342,7 +346,7 @@ impl ParameterStore for SsmStore {
                     .set_tag_keys(Some(keys.clone()))
                     .send()
                     .await
-                    .map_err(|e| classify("RemoveTagsFromResource", &self.region, &e))?;
+                    .map_err(|e| classify("RemoveTagsFromResource", &self.label, &e))?;
                 Ok(())
             }
             Action::Delete => {
@@ -350,7 +354,7 @@ impl ParameterStore for SsmStore {
                 match self.client.delete_parameter().name(name.as_str()).send().await {
                     Ok(_) => Ok(()),
                     Err(e) if code_of(&e) == Some("ParameterNotFound") => Ok(()),
-                    Err(e) => Err(classify("DeleteParameter", &self.region, &e)),
+                    Err(e) => Err(classify("DeleteParameter", &self.label, &e)),
                 }
             }
         }
@@ -369,7 +373,7 @@ impl SsmStore {
             .with_decryption(true)
             .send()
             .await
-            .map_err(|e| classify("GetParameters", &self.region, &e))?;
+            .map_err(|e| classify("GetParameters", &self.label, &e))?;
         Ok(got
             .parameters()
             .iter()

@@ -10,7 +10,7 @@ use crate::config::{Config, ConfigError};
 #[command(
     name = "ssm-replicator",
     version,
-    about = "Replicate SSM Parameter Store parameters from a source region to target regions",
+    about = "Replicate SSM Parameter Store parameters from a source region to other regions and accounts",
     after_help = "Exit status: 0 done (or in sync), 1 error or failed replications, 2 bad usage, 3 drift found (--check)."
 )]
 pub struct Cli {
@@ -58,9 +58,13 @@ pub struct Options {
     /// Region to replicate from [default: the profile's or AWS_REGION].
     #[arg(long, global = true)]
     pub source_region: Option<String>,
-    /// Target regions, comma-separated.
+    /// Targets, comma-separated: REGION (this account) or ACCOUNT/REGION (another account, through
+    /// --target-role there).
     #[arg(long, global = true, value_delimiter = ',')]
     pub targets: Vec<String>,
+    /// The role assumed in every other target account [default: ssm-replicator-target].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub target_role: Option<String>,
     /// Only parameters under this path (repeatable).
     #[arg(long = "path", global = true, value_name = "PATH")]
     pub paths: Vec<String>,
@@ -70,7 +74,7 @@ pub struct Options {
     /// The selection tag key.
     #[arg(long, global = true, default_value = "replicate")]
     pub tag: String,
-    /// region=key-id-or-alias-or-arn,... for SecureStrings in that target.
+    /// target=key-id-or-alias-or-arn,... for SecureStrings in that target (REGION or ACCOUNT/REGION).
     #[arg(long, global = true)]
     pub kms_key_map: Option<String>,
     /// Never delete replicas, even owned ones whose source is gone.
@@ -110,7 +114,10 @@ impl Options {
         if let Some(r) = self.source_region.as_deref().or(default_region) {
             vars.insert("SOURCE_REGION", r.to_owned());
         }
-        vars.insert("TARGET_REGIONS", self.targets.join(","));
+        vars.insert("TARGETS", self.targets.join(","));
+        if let Some(role) = &self.target_role {
+            vars.insert("TARGET_ROLE_NAME", role.clone());
+        }
         vars.insert("PATH_PREFIXES", self.paths.join(","));
         vars.insert("SELECTION_MODE", format!("{:?}", self.selection).to_ascii_lowercase());
         vars.insert("SELECTION_TAG", self.tag.clone());
@@ -136,7 +143,8 @@ impl Options {
 fn flag_for(var: &'static str) -> &'static str {
     match var {
         "SOURCE_REGION" => "--source-region",
-        "TARGET_REGIONS" => "--targets",
+        "TARGETS" => "--targets",
+        "TARGET_ROLE_NAME" => "--target-role",
         "PATH_PREFIXES" => "--path",
         "SELECTION_MODE" => "--selection",
         "SELECTION_TAG" => "--tag",

@@ -50,7 +50,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             .collect::<Result<Vec<_>, _>>()?,
         _ => Vec::new(),
     };
-    let mut printer = Printer::new(labels, json, show_quiet);
+    let own_account = replicator.owner().account.clone();
+    let account_column = replicator.config().targets.iter().any(|t| t.is_other_account());
+    let mut printer = Printer::new(labels, json, show_quiet, &own_account, account_column);
     match &cli.command {
         Command::Replicate { .. } => {
             let mut report = Report::new("cli:replicate");

@@ -35,6 +35,8 @@ pub const DRIFT: &[&str] = &["missing", "drifted", "orphan"];
 #[derive(Serialize)]
 struct Row<'a> {
     name: &'a str,
+    /// The target's account: another account's, or this one's for a plain region.
+    account: &'a str,
     region: &'a str,
     status: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,13 +51,17 @@ pub struct Printer {
     labels: Labels,
     json: bool,
     show_quiet: bool,
+    /// The replicator's own account (the account of plain-region targets).
+    own_account: String,
+    /// The table shows an ACCOUNT column (some target is in another account).
+    account_column: bool,
     progress: Option<ProgressBar>,
     pub counts: BTreeMap<&'static str, u64>,
     pub compared: u64,
 }
 
 impl Printer {
-    pub fn new(labels: Labels, json: bool, show_quiet: bool) -> Self {
+    pub fn new(labels: Labels, json: bool, show_quiet: bool, own_account: &str, account_column: bool) -> Self {
         let progress = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
@@ -64,10 +70,21 @@ impl Printer {
             );
             bar
         });
-        if !json {
+        if !json && account_column {
+            println!("{:<10} {:<12} {:<15} {:<50} DETAIL", "STATUS", "ACCOUNT", "REGION", "PARAMETER");
+        } else if !json {
             println!("{:<10} {:<15} {:<50} DETAIL", "STATUS", "TARGET", "PARAMETER");
         }
-        Self { labels, json, show_quiet, progress, counts: BTreeMap::new(), compared: 0 }
+        Self {
+            labels,
+            json,
+            show_quiet,
+            own_account: own_account.to_owned(),
+            account_column,
+            progress,
+            counts: BTreeMap::new(),
+            compared: 0,
+        }
     }
 
     pub fn result(&mut self, result: &ParameterResult) {
@@ -87,7 +104,8 @@ impl Printer {
             }
             let row = Row {
                 name: result.name.as_str(),
-                region: &t.region,
+                account: t.target.account_or(&self.own_account),
+                region: &t.target.region,
                 status,
                 reason: t.reason.map(Reason::as_str),
                 fields: &t.changed,
@@ -95,8 +113,10 @@ impl Printer {
             };
             let line = if self.json {
                 serde_json::to_string(&row).unwrap_or_default()
+            } else if self.account_column {
+                format!("{status:<10} {:<12} {:<15} {:<50} {}", row.account, row.region, result.name, detail(&row))
             } else {
-                format!("{status:<10} {:<15} {:<50} {}", t.region, result.name, detail(&row))
+                format!("{status:<10} {:<15} {:<50} {}", row.region, result.name, detail(&row))
             };
             self.print(&line);
         }

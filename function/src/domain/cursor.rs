@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::target::Target;
+
 /// A position between two listing pages. Pages are processed whole before the cursor moves, so
 /// resuming from it repeats no write and skips no parameter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,9 +15,9 @@ pub enum Cursor {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
     },
-    /// Looking for owned replicas whose source is gone, in target `target` (index into the targets).
+    /// Looking for owned replicas whose source is gone, in `target` (one of the configured targets).
     Orphans {
-        target: usize,
+        target: Target,
         prefix: usize,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,

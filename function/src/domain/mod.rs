@@ -8,6 +8,7 @@ pub mod parameter;
 pub mod planner;
 pub mod report;
 pub mod selection;
+pub mod target;
 
 pub use cursor::Cursor;
 pub use keys::{KeyRequest, TargetKey};
@@ -17,3 +18,4 @@ pub use parameter::{Metadata, Parameter, ParameterType, Tags, Tier, Value};
 pub use planner::{plan_delete, plan_write, Action, Desired, Plan, Rules, Stored, TagLimit, MAX_TAGS};
 pub use report::{Field, Outcome, ParameterResult, Reason, Report, TargetResult};
 pub use selection::{Decision, Selection, SelectionMode};
+pub use target::{Target, TargetEntry};

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::cursor::Cursor;
 use super::name::ParameterName;
+use super::target::Target;
 
 /// Most results a full-sync report lists (all are counted; changes and failures are listed first come).
 pub const MAX_LISTED: usize = 100;
@@ -117,10 +118,11 @@ pub enum Field {
     Ownership,
 }
 
-/// What happened in one target region.
+/// What happened in one target. Serialized as `"target": "us-east-2"` or `"111111111111/eu-west-1"`;
+/// a target without an account is in the report's `account`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TargetResult {
-    pub region: String,
+    pub target: Target,
     pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
@@ -132,8 +134,8 @@ pub struct TargetResult {
 }
 
 impl TargetResult {
-    pub fn new(region: &str, outcome: Outcome, reason: Option<Reason>) -> Self {
-        Self { region: region.to_owned(), outcome, reason, changed: Vec::new(), error: None }
+    pub fn new(target: &Target, outcome: Outcome, reason: Option<Reason>) -> Self {
+        Self { target: target.clone(), outcome, reason, changed: Vec::new(), error: None }
     }
 }
 
@@ -148,6 +150,9 @@ pub struct ParameterResult {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub trigger: String,
+    /// The replicator's own account: the account of every target given without one.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub account: String,
     /// Set when the event needed no work at all (e.g. `source-write-failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored: Option<Reason>,

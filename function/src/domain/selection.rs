@@ -4,6 +4,7 @@ use super::name::ParameterName;
 use super::ownership::OWNER_TAG;
 use super::parameter::Tags;
 use super::report::Reason;
+use super::target::{Target, TargetEntry};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SelectionMode {
@@ -24,9 +25,9 @@ pub struct Selection {
 /// The selection's verdict for one source parameter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
-    /// Replicate to these configured targets; `ignored` lists tag-named regions that are not targets.
+    /// Replicate to these configured targets; `ignored` lists tag entries that name no target.
     Replicate {
-        targets: Vec<String>,
+        targets: Vec<Target>,
         ignored: Vec<String>,
     },
     Skip(Reason),
@@ -38,7 +39,10 @@ impl Selection {
         self.prefixes.is_empty() || self.prefixes.iter().any(|p| name.is_under(p))
     }
 
-    pub fn decide(&self, name: &ParameterName, tags: &Tags, targets: &[String]) -> Decision {
+    /// The verdict for `name` with `tags`, among the configured `targets`; `own` is the replicator's
+    /// account. A tag value that lists entries (`us-east-2:111111111111/eu-west-1`) selects the targets
+    /// they name: a region entry names that region in every target account, `ACCOUNT/REGION` one target.
+    pub fn decide(&self, name: &ParameterName, tags: &Tags, targets: &[Target], own: &str) -> Decision {
         if !self.covers(name) {
             return Decision::Skip(Reason::OutsidePrefixes);
         }
@@ -55,13 +59,17 @@ impl Selection {
             Some("yes" | "true") => all(),
             Some("no" | "false") => Decision::Skip(Reason::NotSelected),
             Some(list) => {
-                let (chosen, ignored): (Vec<String>, Vec<String>) = list
-                    .split(|c: char| c == ':' || c.is_whitespace())
-                    .filter(|r| !r.is_empty())
-                    .map(str::to_owned)
-                    .partition(|r| targets.contains(r));
+                let mut entries = Vec::new();
+                let mut ignored = Vec::new();
+                for raw in list.split(|c: char| c == ':' || c.is_whitespace()).filter(|r| !r.is_empty()) {
+                    match TargetEntry::parse(raw) {
+                        Ok(entry) if targets.iter().any(|t| entry.names(t, own)) => entries.push(entry),
+                        _ => ignored.push(raw.to_owned()),
+                    }
+                }
                 // Keep the configured order and drop duplicates.
-                let targets: Vec<String> = targets.iter().filter(|t| chosen.contains(t)).cloned().collect();
+                let targets: Vec<Target> =
+                    targets.iter().filter(|t| entries.iter().any(|e| e.names(t, own))).cloned().collect();
                 if targets.is_empty() {
                     Decision::Skip(Reason::NotSelected)
                 } else {
@@ -76,8 +84,10 @@ impl Selection {
 mod tests {
     use super::*;
 
-    fn targets() -> Vec<String> {
-        vec!["us-east-2".into(), "eu-west-1".into()]
+    const OWN: &str = "123456789012";
+
+    fn targets() -> Vec<Target> {
+        vec![Target::own("us-east-2"), Target::own("eu-west-1")]
     }
 
     fn tagged(prefixes: &[&str]) -> Selection {
@@ -99,7 +109,7 @@ mod tests {
     #[test]
     fn yes_and_true_select_every_target() {
         for v in ["yes", "TRUE", " true "] {
-            let d = tagged(&[]).decide(&name("/a"), &tags(&[("replicate", v)]), &targets());
+            let d = tagged(&[]).decide(&name("/a"), &tags(&[("replicate", v)]), &targets(), OWN);
             assert_eq!(d, Decision::Replicate { targets: targets(), ignored: vec![] }, "{v}");
         }
     }
@@ -107,32 +117,55 @@ mod tests {
     #[test]
     fn absent_no_and_false_select_nothing_in_tagged_mode() {
         for t in [tags(&[]), tags(&[("replicate", "no")]), tags(&[("replicate", "False")])] {
-            let d = tagged(&[]).decide(&name("/a"), &t, &targets());
+            let d = tagged(&[]).decide(&name("/a"), &t, &targets(), OWN);
             assert_eq!(d, Decision::Skip(Reason::NotSelected));
         }
     }
 
     #[test]
     fn a_region_list_selects_those_targets_and_ignores_unconfigured_ones() {
-        let d = tagged(&[]).decide(&name("/a"), &tags(&[("replicate", "eu-west-1:ap-south-1")]), &targets());
-        assert_eq!(d, Decision::Replicate { targets: vec!["eu-west-1".into()], ignored: vec!["ap-south-1".into()] });
+        let d = tagged(&[]).decide(&name("/a"), &tags(&[("replicate", "eu-west-1:ap-south-1")]), &targets(), OWN);
+        assert_eq!(
+            d,
+            Decision::Replicate { targets: vec![Target::own("eu-west-1")], ignored: vec!["ap-south-1".into()] }
+        );
+    }
+
+    #[test]
+    fn entries_name_a_region_in_every_account_or_exactly_one_target() {
+        let dr = Target::in_account("111111111111", "eu-west-1");
+        let same_region = Target::in_account("111111111111", "us-east-1");
+        let all = vec![Target::own("us-east-2"), Target::own("eu-west-1"), dr.clone(), same_region.clone()];
+        let decide = |v: &str| tagged(&[]).decide(&name("/a"), &tags(&[("replicate", v)]), &all, OWN);
+        let replicate = |targets: Vec<Target>, ignored: Vec<&str>| Decision::Replicate {
+            targets,
+            ignored: ignored.into_iter().map(str::to_owned).collect(),
+        };
+        assert_eq!(decide("eu-west-1"), replicate(vec![Target::own("eu-west-1"), dr.clone()], vec![]));
+        assert_eq!(decide("111111111111/eu-west-1"), replicate(vec![dr.clone()], vec![]));
+        assert_eq!(decide("123456789012/eu-west-1"), replicate(vec![Target::own("eu-west-1")], vec![]));
+        assert_eq!(
+            decide("111111111111/us-east-1 us-east-2:222222222222/us-east-2:nonsense"),
+            replicate(vec![Target::own("us-east-2"), same_region], vec!["222222222222/us-east-2", "nonsense"])
+        );
+        assert_eq!(decide("222222222222/eu-west-1"), Decision::Skip(Reason::NotSelected));
     }
 
     #[test]
     fn all_mode_replicates_untagged_but_honours_no() {
         let mut s = tagged(&["/app"]);
         s.mode = SelectionMode::All;
-        assert!(matches!(s.decide(&name("/app/x"), &tags(&[]), &targets()), Decision::Replicate { .. }));
+        assert!(matches!(s.decide(&name("/app/x"), &tags(&[]), &targets(), OWN), Decision::Replicate { .. }));
         assert_eq!(
-            s.decide(&name("/app/x"), &tags(&[("replicate", "no")]), &targets()),
+            s.decide(&name("/app/x"), &tags(&[("replicate", "no")]), &targets(), OWN),
             Decision::Skip(Reason::NotSelected)
         );
-        assert_eq!(s.decide(&name("/other"), &tags(&[]), &targets()), Decision::Skip(Reason::OutsidePrefixes));
+        assert_eq!(s.decide(&name("/other"), &tags(&[]), &targets(), OWN), Decision::Skip(Reason::OutsidePrefixes));
     }
 
     #[test]
     fn a_replica_is_never_a_source() {
         let t = tags(&[("replicate", "yes"), (OWNER_TAG, "1/us-east-1")]);
-        assert_eq!(tagged(&[]).decide(&name("/a"), &t, &targets()), Decision::Skip(Reason::SourceIsReplica));
+        assert_eq!(tagged(&[]).decide(&name("/a"), &t, &targets(), OWN), Decision::Skip(Reason::SourceIsReplica));
     }
 }

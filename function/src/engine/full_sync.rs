@@ -23,7 +23,7 @@ use super::{failed, log_result, skipped, Replicator};
 use crate::domain::parameter::AMI_DATA_TYPE;
 use crate::domain::{
     plan_write, Cursor, Decision, Desired, Metadata, Parameter, ParameterName, ParameterResult, Plan, Reason, Stored,
-    Tags, TargetResult, OWNER_TAG, TAGS_DIGEST_TAG,
+    Tags, Target, TargetResult, OWNER_TAG, TAGS_DIGEST_TAG,
 };
 use crate::ports::{KeyResolver, Page, ParameterStore, Query, StoreError, Values};
 
@@ -37,7 +37,7 @@ const SEEN_CAP: usize = 20_000;
 #[derive(Debug, thiserror::Error)]
 pub enum FullSyncError {
     #[error("the cursor does not fit this configuration ({0}); start a new full sync without a cursor")]
-    BadCursor(&'static str),
+    BadCursor(String),
     #[error("a listing failed, so the sync stopped and deleted nothing on its strength: {0}")]
     Listing(#[from] StoreError),
 }
@@ -50,7 +50,7 @@ struct SourceItem {
     parameter: Parameter,
     version: i64,
     tags: Tags,
-    targets: Vec<String>,
+    targets: Vec<Target>,
 }
 
 /// Source names this invocation's full sync has listed (at most `SEEN_CAP`; memory stays bounded).
@@ -83,9 +83,9 @@ enum Step {
 }
 
 impl Step {
-    fn planned(region: &str, plan: Plan) -> Self {
+    fn planned(target: &Target, plan: Plan) -> Self {
         if plan.actions.is_empty() {
-            let mut result = TargetResult::new(region, plan.outcome, plan.reason);
+            let mut result = TargetResult::new(target, plan.outcome, plan.reason);
             result.changed = plan.changed;
             Self::Done(result)
         } else {
@@ -118,27 +118,50 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                     match next {
                         Some(t) => Some(Cursor::Source { prefix: *prefix, token: Some(t) }),
                         None if prefix + 1 < paths.len() => Some(Cursor::Source { prefix: prefix + 1, token: None }),
-                        None => Some(Cursor::Orphans { target: 0, prefix: 0, token: None }),
+                        None => self.targets.first().map(|t| Cursor::Orphans {
+                            target: t.target().clone(),
+                            prefix: 0,
+                            token: None,
+                        }),
                     }
                 }
                 Cursor::Orphans { target, prefix, token } => {
-                    let store = &self.targets[*target];
+                    let index = self.target_index(target)?;
+                    let store = &self.targets[index];
                     let query = Query {
                         path: paths[*prefix].clone(),
                         tags: vec![(OWNER_TAG.to_owned(), vec![self.owner.tag_value()])],
                         ..Query::default()
                     };
-                    let page = self.list_page(store, &query, token.as_deref()).await?;
+                    let next_target = || {
+                        self.targets.get(index + 1).map(|next| Cursor::Orphans {
+                            target: next.target().clone(),
+                            prefix: 0,
+                            token: None,
+                        })
+                    };
+                    let page = match self.list_page(store, &query, token.as_deref()).await {
+                        Ok(page) => page,
+                        // A target this replicator cannot reach at all (its account's role cannot be assumed,
+                        // or the listing is denied): nothing is deleted there, and the other targets' orphan
+                        // passes go on. Its parameters were reported failed, with the reason, above.
+                        Err(e) if !e.is_transient() => {
+                            warn!(target = %target, error = %e, "orphan pass skipped for this target: it cannot be listed");
+                            cursor = match next_target() {
+                                Some(next) => next,
+                                None => return Ok(None),
+                            };
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
                     self.orphan_page(page.items, &seen, sink).await?;
                     match page.next {
-                        Some(t) => Some(Cursor::Orphans { target: *target, prefix: *prefix, token: Some(t) }),
+                        Some(t) => Some(Cursor::Orphans { target: target.clone(), prefix: *prefix, token: Some(t) }),
                         None if prefix + 1 < paths.len() => {
-                            Some(Cursor::Orphans { target: *target, prefix: prefix + 1, token: None })
+                            Some(Cursor::Orphans { target: target.clone(), prefix: prefix + 1, token: None })
                         }
-                        None if target + 1 < self.targets.len() => {
-                            Some(Cursor::Orphans { target: target + 1, prefix: 0, token: None })
-                        }
-                        None => None,
+                        None => next_target(),
                     }
                 }
             };
@@ -160,14 +183,21 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
     }
 
     fn check_cursor(&self, cursor: &Cursor, paths: usize) -> Result<(), FullSyncError> {
+        let out_of_range = || FullSyncError::BadCursor("prefix out of range".to_owned());
         match cursor {
-            Cursor::Source { prefix, .. } if *prefix >= paths => Err(FullSyncError::BadCursor("prefix out of range")),
-            Cursor::Orphans { prefix, .. } if *prefix >= paths => Err(FullSyncError::BadCursor("prefix out of range")),
-            Cursor::Orphans { target, .. } if *target >= self.targets.len() => {
-                Err(FullSyncError::BadCursor("target out of range"))
-            }
-            _ => Ok(()),
+            Cursor::Source { prefix, .. } if *prefix >= paths => Err(out_of_range()),
+            Cursor::Orphans { prefix, .. } if *prefix >= paths => Err(out_of_range()),
+            Cursor::Orphans { target, .. } => self.target_index(target).map(|_| ()),
+            Cursor::Source { .. } => Ok(()),
         }
+    }
+
+    /// Where `target` is among the configured targets.
+    fn target_index(&self, target: &Target) -> Result<usize, FullSyncError> {
+        self.targets
+            .iter()
+            .position(|s| s.target() == target)
+            .ok_or_else(|| FullSyncError::BadCursor(format!("{target} is not a configured target")))
     }
 
     /// In tagged mode only parameters carrying the selection tag key are listed.
@@ -198,7 +228,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
     }
 
     fn emit(&self, result: ParameterResult, sink: &mut Sink<'_>) {
-        log_result(&result);
+        log_result(&result, &self.owner.account);
         sink(result);
     }
 
@@ -219,22 +249,24 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
 
         let mut selected = Vec::new();
         for (meta, tags) in tagged {
-            let every = |f: &dyn Fn(&str) -> TargetResult| ParameterResult {
+            let every = |f: &dyn Fn(&Target) -> TargetResult| ParameterResult {
                 name: meta.name.clone(),
                 targets: self.every_target(f),
             };
             match tags {
                 Err(e) => self.emit(every(&|r| failed(r, &e)), sink),
                 Ok(None) => {} // deleted since it was listed: its event (or the orphan pass) handles it
-                Ok(Some(tags)) => match self.config.selection.decide(&meta.name, &tags, &self.config.target_regions) {
-                    Decision::Skip(reason) => self.emit(every(&|r| skipped(r, reason)), sink),
-                    Decision::Replicate { .. }
-                        if meta.data_type == AMI_DATA_TYPE && !self.config.replicate_ami_parameters =>
-                    {
-                        self.emit(every(&|r| skipped(r, Reason::AmiRegionSpecific)), sink)
+                Ok(Some(tags)) => {
+                    match self.config.selection.decide(&meta.name, &tags, &self.config.targets, &self.owner.account) {
+                        Decision::Skip(reason) => self.emit(every(&|r| skipped(r, reason)), sink),
+                        Decision::Replicate { .. }
+                            if meta.data_type == AMI_DATA_TYPE && !self.config.replicate_ami_parameters =>
+                        {
+                            self.emit(every(&|r| skipped(r, Reason::AmiRegionSpecific)), sink)
+                        }
+                        Decision::Replicate { targets, .. } => selected.push((meta, tags, targets)),
                     }
-                    Decision::Replicate { targets, .. } => selected.push((meta, tags, targets)),
-                },
+                }
             }
         }
         if selected.is_empty() {
@@ -300,7 +332,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                 let result = match (written.remove(name), steps.get(name)) {
                     (Some(done), _) => done,
                     (None, Some(Step::Done(done))) => done.clone(),
-                    _ => skipped(store.region(), Reason::NotSelected),
+                    _ => skipped(store.target(), Reason::NotSelected),
                 };
                 results.push(result);
             }
@@ -332,15 +364,15 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
 
     /// One target, one page: read replicas in batches and plan. Writes nothing.
     async fn plan_batch(&self, store: &S, items: &[SourceItem]) -> BTreeMap<ParameterName, Step> {
-        let region = store.region();
+        let target = store.target();
         let mut steps = BTreeMap::new();
         let mut wanted = Vec::new();
-        for item in items.iter().filter(|i| i.targets.iter().any(|t| t == region)) {
+        for item in items.iter().filter(|i| i.targets.iter().any(|t| t == target)) {
             let name = item.parameter.name.clone();
-            match self.retry.run(|| self.desired_for(&item.parameter, &item.tags, region)).await {
+            match self.retry.run(|| self.desired_for(&item.parameter, &item.tags, target)).await {
                 Ok(desired) => wanted.push((item, desired)),
                 Err(e) => {
-                    steps.insert(name, Step::Done(failed(region, &e)));
+                    steps.insert(name, Step::Done(failed(target, &e)));
                 }
             }
         }
@@ -352,19 +384,19 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         let (values, verified) = match self.read_replicas(store, &names, &wanted).await {
             Ok(r) => r,
             Err(e) => {
-                steps.extend(names.into_iter().map(|n| (n, Step::Done(failed(region, &e)))));
+                steps.extend(names.into_iter().map(|n| (n, Step::Done(failed(target, &e)))));
                 return steps;
             }
         };
         for (item, desired) in wanted {
             let name = item.parameter.name.clone();
             let step = match (values.get(&name), verified.get(&name)) {
-                (None, _) => Step::planned(region, plan_write(&desired, None, &self.owner, &self.config.rules)),
-                (Some(Err(e)), _) => Step::Done(failed(region, e)),
+                (None, _) => Step::planned(target, plan_write(&desired, None, &self.owner, &self.config.rules)),
+                (Some(Err(e)), _) => Step::Done(failed(target, e)),
                 (Some(Ok(v)), Some(meta)) if v.version == meta.version => {
                     let parameter = meta.clone().with_value(v.value.clone());
                     let stored = Stored { parameter, tags: desired.tags.clone() };
-                    Step::planned(region, plan_write(&desired, Some(&stored), &self.owner, &self.config.rules))
+                    Step::planned(target, plan_write(&desired, Some(&stored), &self.owner, &self.config.rules))
                 }
                 // Present but not verified by the tag filter (unmanaged, other owner, tags drifted, no
                 // digest tag, written since, or not listed yet): read it whole, tags included.
@@ -382,7 +414,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         items: &[&SourceItem],
         steps: &BTreeMap<ParameterName, Step>,
     ) -> BTreeMap<ParameterName, TargetResult> {
-        let region = store.region();
+        let target = store.target();
         stream::iter(items.iter().filter_map(|item| match steps.get(&item.parameter.name) {
             Some(step @ (Step::Write(_) | Step::ReadWhole)) => Some((*item, step)),
             _ => None,
@@ -394,7 +426,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                     Ok(r) => r,
                     // Retry the whole step on fresh reads.
                     Err(e) if e.is_transient() => self.write_target(store, &item.parameter, &item.tags).await,
-                    Err(e) => failed(region, &e),
+                    Err(e) => failed(target, &e),
                 },
                 _ => self.write_target(store, &item.parameter, &item.tags).await,
             };

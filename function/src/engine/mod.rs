@@ -11,7 +11,7 @@ use crate::domain::name::MAX_ARN_LEN;
 use crate::domain::parameter::AMI_DATA_TYPE;
 use crate::domain::{
     plan_delete, plan_write, Decision, Desired, Outcome, Owner, Parameter, ParameterName, ParameterResult,
-    ParameterType, Plan, Reason, Report, Stored, Tags, TargetKey, TargetResult,
+    ParameterType, Plan, Reason, Report, Stored, Tags, Target, TargetKey, TargetResult,
 };
 use crate::ports::{ErrorClass, KeyResolver, ParameterStore, StoreError};
 
@@ -39,7 +39,7 @@ pub struct Replicator<S, K> {
 }
 
 impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
-    /// `targets` must be in the order of `config.target_regions` (checked by region name).
+    /// `targets`: one store per `config.targets`, in that order.
     pub fn new(config: Config, owner: Owner, source: S, targets: Vec<S>, keys: K) -> Self {
         Self { config, owner, source, targets, keys, retry: RetryPolicy::default(), dry_run: false }
     }
@@ -68,7 +68,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         let results: Vec<ParameterResult> =
             stream::iter(names).map(|n| self.sync_one(n)).buffered(NAME_CONCURRENCY).collect().await;
         for r in results {
-            log_result(&r);
+            log_result(&r, &self.owner.account);
             report.push(r);
         }
     }
@@ -96,7 +96,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         }
         let moving = StoreError {
             operation: "GetParameter",
-            region: self.config.source_region.clone(),
+            target: self.config.source_region.clone(),
             code: "SourceKeptChanging".into(),
             class: ErrorClass::Transient,
         };
@@ -112,7 +112,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         let Some(tags) = self.retry.run(|| self.source.read_tags(name)).await? else {
             return Ok((self.delete_everywhere(name).await, None));
         };
-        let chosen = match selection.decide(name, &tags, &self.config.target_regions) {
+        let chosen = match selection.decide(name, &tags, &self.config.targets, &self.owner.account) {
             Decision::Skip(reason) => return Ok((self.every_target(|r| skipped(r, reason)), None)),
             Decision::Replicate { targets, ignored } => {
                 if !ignored.is_empty() {
@@ -129,10 +129,10 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             return Ok((self.every_target(|r| skipped(r, Reason::AmiRegionSpecific)), Some(source)));
         }
         let work = self.targets.iter().map(|store| async {
-            if chosen.iter().any(|c| c == store.region()) {
+            if chosen.iter().any(|c| c == store.target()) {
                 self.write_target(store, &source, &tags).await
             } else {
-                skipped(store.region(), Reason::NotSelected)
+                skipped(store.target(), Reason::NotSelected)
             }
         });
         let results = join_all(work).await;
@@ -140,9 +140,9 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
     }
 
     async fn write_target(&self, store: &S, source: &Parameter, tags: &Tags) -> TargetResult {
-        let region = store.region();
+        let target = store.target();
         let step = || async {
-            let desired = self.desired_for(source, tags, region).await?;
+            let desired = self.desired_for(source, tags, target).await?;
             let replica = match store.read(&source.name).await? {
                 None => None,
                 Some(parameter) => {
@@ -153,27 +153,28 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             let plan = plan_write(&desired, replica.as_ref(), &self.owner, &self.config.rules);
             self.execute(store, &source.name, plan).await
         };
-        self.retry.run(step).await.unwrap_or_else(|e| failed(region, &e))
+        self.retry.run(step).await.unwrap_or_else(|e| failed(target, &e))
     }
 
-    /// What the replica in `region` must be, or why this target cannot have one: a name too long for
+    /// What the replica in `target` must be, or why this target cannot have one: a name too long for
     /// the target's ARN, too many tags, or no key to encrypt with there. Checked before any write.
-    async fn desired_for(&self, source: &Parameter, tags: &Tags, region: &str) -> Result<Desired, StoreError> {
-        if let Err(len) = source.name.fits_in(region, &self.owner.account) {
-            let code = format!("NameTooLong: {len} characters with the ARN prefix in {region}, over {MAX_ARN_LEN}");
-            return Err(StoreError::permanent("PutParameter", region, code, Reason::NameTooLong));
+    async fn desired_for(&self, source: &Parameter, tags: &Tags, target: &Target) -> Result<Desired, StoreError> {
+        let label = target.to_string();
+        if let Err(len) = source.name.fits_in(&target.region, target.account_or(&self.owner.account)) {
+            let code = format!("NameTooLong: {len} characters with the ARN prefix in {label}, over {MAX_ARN_LEN}");
+            return Err(StoreError::permanent("PutParameter", &label, code, Reason::NameTooLong));
         }
-        let key = self.target_key(source, region).await?;
+        let key = self.target_key(source, target).await?;
         Desired::new(source, tags, key, &self.owner)
-            .map_err(|e| StoreError::permanent("PutParameter", region, format!("TooManyTags: {e}"), Reason::TagLimit))
+            .map_err(|e| StoreError::permanent("PutParameter", &label, format!("TooManyTags: {e}"), Reason::TagLimit))
     }
 
-    async fn target_key(&self, source: &Parameter, region: &str) -> Result<TargetKey, StoreError> {
+    async fn target_key(&self, source: &Parameter, target: &Target) -> Result<TargetKey, StoreError> {
         if source.kind != ParameterType::SecureString {
             return Ok(TargetKey::None);
         }
-        let mapped = self.config.kms_key_map.get(region).map(String::as_str);
-        self.keys.resolve(&request_for(source.key_id.as_deref(), mapped), region).await
+        let mapped = self.config.kms_key_map.get(target).map(String::as_str);
+        self.keys.resolve(&request_for(source.key_id.as_deref(), mapped), target).await
     }
 
     /// The source is gone: delete owned replicas (in parallel), leave everything else alone.
@@ -183,7 +184,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                 let tags = store.read_tags(name).await?;
                 self.execute(store, name, plan_delete(tags.as_ref(), &self.owner, &self.config.rules)).await
             };
-            self.retry.run(step).await.unwrap_or_else(|e| failed(store.region(), &e))
+            self.retry.run(step).await.unwrap_or_else(|e| failed(store.target(), &e))
         }))
         .await
     }
@@ -195,22 +196,25 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                 store.apply(name, action).await?;
             }
         }
-        let mut result = TargetResult::new(store.region(), plan.outcome, plan.reason);
+        let mut result = TargetResult::new(store.target(), plan.outcome, plan.reason);
         result.changed = plan.changed;
         Ok(result)
     }
 
-    fn every_target(&self, result: impl Fn(&str) -> TargetResult) -> Vec<TargetResult> {
-        self.targets.iter().map(|s| result(s.region())).collect()
+    fn every_target(&self, result: impl Fn(&Target) -> TargetResult) -> Vec<TargetResult> {
+        self.targets.iter().map(|s| result(s.target())).collect()
     }
 }
 
-/// One log line per parameter per target: names, outcomes and reason codes, never values.
-pub(crate) fn log_result(result: &ParameterResult) {
+/// One log line per parameter per target: names, the target's account and region, outcomes and reason
+/// codes, never values.
+pub(crate) fn log_result(result: &ParameterResult, own_account: &str) {
     for t in &result.targets {
         info!(
             parameter = %result.name,
-            target = %t.region,
+            target = %t.target,
+            account = t.target.account_or(own_account),
+            region = %t.target.region,
             outcome = t.outcome.as_str(),
             reason = t.reason.map(|r| r.as_str()),
             changed = ?t.changed,
@@ -232,12 +236,12 @@ fn merge_rounds(earlier: Vec<TargetResult>, later: Vec<TargetResult>) -> Vec<Tar
         .collect()
 }
 
-fn skipped(region: &str, reason: Reason) -> TargetResult {
-    TargetResult::new(region, Outcome::Skipped, Some(reason))
+fn skipped(target: &Target, reason: Reason) -> TargetResult {
+    TargetResult::new(target, Outcome::Skipped, Some(reason))
 }
 
-fn failed(region: &str, e: &StoreError) -> TargetResult {
-    let mut r = TargetResult::new(region, Outcome::Failed, Some(e.reason()));
+fn failed(target: &Target, e: &StoreError) -> TargetResult {
+    let mut r = TargetResult::new(target, Outcome::Failed, Some(e.reason()));
     r.error = Some(format!("{}: {}", e.operation, e.code));
     r
 }

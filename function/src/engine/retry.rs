@@ -37,7 +37,7 @@ impl RetryPolicy {
         loop {
             match step().await {
                 Err(e) if e.is_transient() && attempt + 1 < self.attempts => {
-                    warn!(operation = e.operation, region = %e.region, code = %e.code, attempt, "transient error, retrying");
+                    warn!(operation = e.operation, target = %e.target, code = %e.code, attempt, "transient error, retrying");
                     tokio::time::sleep(self.delay(attempt)).await;
                     attempt += 1;
                 }

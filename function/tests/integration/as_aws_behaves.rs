@@ -29,7 +29,7 @@ fn as_refs(tags: &[(String, String)]) -> Vec<(&str, &str)> {
 
 fn error_of(report: &ssm_replicator::domain::Report, name: &str, region: &str) -> String {
     let p = report.parameters.iter().find(|p| p.name.as_str() == name).unwrap();
-    p.targets.iter().find(|t| t.region == region).unwrap().error.clone().unwrap_or_default()
+    p.targets.iter().find(|t| t.target.to_string() == region).unwrap().error.clone().unwrap_or_default()
 }
 
 async fn full_sync(w: &World) -> ssm_replicator::domain::Report {
@@ -281,7 +281,7 @@ async fn one_undecryptable_securestring_fails_alone() {
 /// SSM's name limit counts the ARN prefix: a name that fits us-east-2 is too long for ap-southeast-2.
 #[tokio::test]
 async fn a_name_too_long_for_one_targets_arn_fails_that_target_before_any_write() {
-    let w = World::new(&[("TARGET_REGIONS", "us-east-2,ap-southeast-2")]).await;
+    let w = World::new(&[("TARGETS", "us-east-2,ap-southeast-2")]).await;
     // "arn:aws:ssm:us-east-1:123456789012:parameter" is 44 characters (the user guide's example:
     // "arn:aws:ssm:us-east-2:111122223333:parameter/ExampleParameterName" counts 65): this name makes
     // exactly 1011 in us-east-1 and us-east-2, and 1016 in ap-southeast-2.

@@ -106,10 +106,10 @@ async fn well_formed_events_not_about_a_replicated_parameter_are_ignored_with_a_
 async fn a_cursor_that_does_not_fit_the_configuration_is_refused() {
     let w = World::new(&[("PATH_PREFIXES", "{prefix}/")]).await;
     let err = w
-        .invoke(json!({"action": "full-sync", "cursor": {"phase": "orphans", "target": 7, "prefix": 0}}))
+        .invoke(json!({"action": "full-sync", "cursor": {"phase": "orphans", "target": "111111111111/ap-south-1", "prefix": 0}}))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("target out of range"), "{err}");
+    assert!(err.to_string().contains("111111111111/ap-south-1 is not a configured target"), "{err}");
     assert_eq!(
         w.calls.snapshot().values().flat_map(|o| o.keys()).filter(|op| op.as_str() != "GetCallerIdentity").count(),
         0

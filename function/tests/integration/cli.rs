@@ -60,12 +60,14 @@ async fn diff_json_follows_its_schema_and_check_exits_3_only_on_drift() {
     for row in &rows {
         let obj = row.as_object().unwrap();
         assert!(
-            obj.keys().all(|k| ["name", "region", "status", "reason", "fields", "error"].contains(&k.as_str())),
+            obj.keys()
+                .all(|k| ["name", "account", "region", "status", "reason", "fields", "error"].contains(&k.as_str())),
             "{row}"
         );
         assert!(STATUSES.contains(&row["status"].as_str().unwrap()), "{row}");
         assert!(names.contains(&row["name"].as_str().unwrap().to_owned()));
         assert_eq!(row["status"], "missing");
+        assert_eq!(row["account"], ACCOUNT, "every row carries its target's account");
     }
     assert_eq!(summary["drift"], true);
     assert_eq!(summary["parameters"], 3);
@@ -132,11 +134,97 @@ async fn replicate_copies_named_parameters_and_never_prints_a_value() {
 async fn bad_input_is_one_clear_line_and_a_non_zero_exit() {
     let run = cli(&endpoint(), &["diff", "--kms-key-map", "mars-north-1=alias/x"]);
     assert_eq!(run.code, 1);
-    assert_eq!(run.stderr.trim(), "error: --kms-key-map: 'mars-north-1' is not one of TARGET_REGIONS");
+    assert_eq!(run.stderr.trim(), "error: --kms-key-map: 'mars-north-1' is not one of TARGETS");
     let run = cli(&endpoint(), &["replicate", "/has space"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.starts_with("error: parameter name '/has space' contains ' '"), "{}", run.stderr);
     assert!(run.stdout.is_empty());
     let run = cli(&endpoint(), &["sync", "--selection", "some"]);
     assert_eq!(run.code, 2, "usage errors are clap's: {}", run.stderr);
+}
+
+/// The command as the README gives it, with nothing added: only the credentials of this account.
+fn cli_as_given(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_ssm-replicator"))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_REGION")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn sync_into_another_account_through_its_role_then_a_rerun_writes_nothing() {
+    let targets = "us-east-2,111111111111/us-west-2,111111111111/us-east-1";
+    let w = World::new(&[("TARGETS", targets)]).await;
+    let names: Vec<String> = (0..3).map(|i| w.name(&format!("p{i}"))).collect();
+    for n in &names {
+        w.put(SOURCE, Put::secure(n, "s", None)).await;
+    }
+    w.settle().await;
+    let url = w.proxy().url.clone();
+    let args = [
+        "sync",
+        "--source-region",
+        SOURCE,
+        "--targets",
+        targets,
+        "--target-role",
+        "ssm-replicator-target",
+        "--path",
+        &w.prefix,
+        "--endpoint-url",
+        &url,
+        "--json",
+    ];
+
+    let first = cli_as_given(&args);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let (rows, summary) = json_lines(&first);
+    assert_eq!(summary["summary"]["created"], 9, "{summary}");
+    for row in &rows {
+        let place = match row["account"].as_str() {
+            Some(ACCOUNT) => row["region"].as_str().unwrap().to_owned(),
+            Some(account) => format!("{account}/{}", row["region"].as_str().unwrap()),
+            None => panic!("a row without its account: {row}"),
+        };
+        assert_eq!(row["status"], "created", "{row}");
+        assert_eq!(w.get(&place, row["name"].as_str().unwrap()).await.unwrap().value(), Some("s"), "{place}");
+    }
+    let accounts: std::collections::BTreeSet<&str> = rows.iter().filter_map(|r| r["account"].as_str()).collect();
+    assert_eq!(accounts.into_iter().collect::<Vec<_>>(), vec!["111111111111", ACCOUNT]);
+
+    let again = cli_as_given(&args);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let (_, summary) = json_lines(&again);
+    assert_eq!(summary["summary"]["unchanged"], 9, "{summary}");
+    let writes: u64 = summary["api_calls"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|ops| WRITES.iter().filter_map(move |w| ops.get(*w).and_then(serde_json::Value::as_u64)))
+        .sum();
+    assert_eq!(writes, 0, "a rerun with nothing changed writes nothing: {summary}");
+
+    // The table shows an ACCOUNT column when a target is in another account.
+    let table = cli_as_given(&[
+        "diff",
+        "--all",
+        "--source-region",
+        SOURCE,
+        "--targets",
+        targets,
+        "--path",
+        &w.prefix,
+        "--endpoint-url",
+        &url,
+    ]);
+    assert!(table.stdout.lines().next().unwrap().contains("ACCOUNT"), "{}", table.stdout);
+    assert!(table.stdout.contains("111111111111"), "{}", table.stdout);
 }

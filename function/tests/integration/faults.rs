@@ -146,8 +146,6 @@ pub struct Tally {
     pub succeeded: u64,
     /// Reached the emulator, then the response was dropped.
     pub lost: u64,
-    /// Delayed by the latency fault.
-    pub delayed: u64,
     /// Answered by the AWS-behaviour layer itself: an injected empty page, or an AWS error the emulator
     /// would not raise (the request's own write, if any, did not happen).
     pub emulated: u64,
@@ -175,9 +173,9 @@ pub(crate) struct Request {
     /// The request line and header lines, each with its CRLF.
     pub head: Vec<String>,
     pub body: Vec<u8>,
-    /// The X-Amz-Target prefix: `AmazonSSM`, `TrentService` (KMS); empty for other protocols.
+    /// The X-Amz-Target prefix: `AmazonSSM`, `TrentService` (KMS); `query` for the query protocol (STS).
     pub service: String,
-    /// The X-Amz-Target suffix: `PutParameter`.
+    /// The X-Amz-Target suffix (`PutParameter`), or the query protocol's `Action` (`AssumeRole`).
     pub operation: String,
     /// From the SigV4 credential scope.
     pub region: String,
@@ -248,8 +246,14 @@ pub(crate) fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
 impl Request {
     fn parse(head: Vec<String>, body: Vec<u8>) -> Self {
         let target = header(&head, "x-amz-target").unwrap_or_default();
-        let (service, operation) = target.rsplit_once('.').unwrap_or(("", target));
-        let (service, operation) = (service.to_owned(), operation.to_owned());
+        let (service, operation) = match target.rsplit_once('.') {
+            Some((service, operation)) => (service.to_owned(), operation.to_owned()),
+            // The query protocol (STS): `Action=AssumeRole&Version=...` in a form body.
+            None => match query_action(&body) {
+                Some(action) => ("query".to_owned(), action),
+                None => (String::new(), target.to_owned()),
+            },
+        };
         // SigV4: `Credential=AKID/20261121/us-east-1/ssm/aws4_request`.
         let region = header(&head, "authorization")
             .and_then(|a| a.split("Credential=").nth(1))
@@ -377,6 +381,7 @@ fn serve(
         }
         let op = request.operation.clone();
         let response = match decision {
+            Decision::Error(status, code) if request.service == "query" => query_error(status, &code).to_bytes(),
             Decision::Error(status, code) => aws_error(status, &code, "injected").to_bytes(),
             Decision::Reset => return reset(client),
             Decision::Forward { lose_response } => {
@@ -434,7 +439,6 @@ fn decide(request: &Request, rules: &[Rule], faults: &Faults, state: &Mutex<Stat
     }
     let tally = s.tallies.entry(request.operation.clone()).or_default();
     tally.seen += 1;
-    tally.delayed += u64::from(delay.is_some());
     tally.failed += u64::from(matches!(decision, Decision::Error(..) | Decision::Reset));
     (decision, delay)
 }
@@ -453,6 +457,29 @@ pub(crate) fn aws_error(status: u16, code: &str, message: &str) -> Response {
     ];
     let body = serde_json::to_vec(&serde_json::json!({"__type": code, "message": message})).unwrap();
     Response { status, head, body }
+}
+
+/// An AWS error as the query protocol (STS) sends it: an XML `ErrorResponse`. AccessDenied is a 403.
+pub(crate) fn query_error(status: u16, code: &str) -> Response {
+    let status = if code.starts_with("AccessDenied") { 403 } else { status };
+    let reason = match status {
+        403 => "Forbidden",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Bad Request",
+    };
+    let head = vec![format!("HTTP/1.1 {status} {reason}\r\n"), "content-type: text/xml\r\n".to_owned()];
+    let body = format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+         <Code>{code}</Code><Message>injected</Message></Error><RequestId>injected</RequestId></ErrorResponse>"
+    );
+    Response { status, head, body: body.into_bytes() }
+}
+
+/// The `Action` of a query-protocol form body, if it is one.
+fn query_action(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    text.split('&').find_map(|pair| pair.strip_prefix("Action=")).map(str::to_owned)
 }
 
 /// A 200 awsJson answer with `body`.

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod accounts;
 mod as_aws_behaves;
 mod aws_behaviour;
 mod aws_behaviour_tests;

@@ -225,9 +225,9 @@ async fn racing_updates_of_one_parameter_leave_the_replica_at_the_final_value() 
 #[tokio::test]
 async fn two_replicators_pointing_at_each_other_write_once_and_never_back() {
     // A replicates us-east-1 → us-east-2; B replicates us-east-2 → us-east-1, over the same names.
-    let a = World::new(&[PREFIX_ONLY, ("TARGET_REGIONS", EAST)]).await;
+    let a = World::new(&[PREFIX_ONLY, ("TARGETS", EAST)]).await;
     let prefix = format!("{}/", a.prefix);
-    let b = World::new(&[("SOURCE_REGION", EAST), ("TARGET_REGIONS", SOURCE), ("PATH_PREFIXES", &prefix)]).await;
+    let b = World::new(&[("SOURCE_REGION", EAST), ("TARGETS", SOURCE), ("PATH_PREFIXES", &prefix)]).await;
     let canary = Canary::new();
     let name = a.name("both-ways");
     let mut seen = Vec::new();

@@ -76,7 +76,7 @@ async fn a_missing_target_key_fails_that_target_only() {
     let report = w.change("Create", &name).await;
     assert_eq!(outcome(&report, &name, EAST), "created");
     assert_eq!(outcome(&report, &name, WEST), "failed:kms-key-missing");
-    let west = &report.parameters[0].targets.iter().find(|t| t.region == WEST).unwrap();
+    let west = &report.parameters[0].targets.iter().find(|t| t.target.to_string() == WEST).unwrap();
     assert_eq!(west.error.as_deref(), Some("DescribeKey: NotFoundException"));
     assert!(w.get(WEST, &name).await.is_none(), "nothing written where the key is missing");
     assert_eq!(w.writes_in(WEST), 0);

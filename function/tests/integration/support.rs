@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_ssm::config::Credentials;
 use aws_sdk_ssm::types::{ParameterTier, ParameterType, ResourceTypeForTagging, Tag};
 use futures::stream::{self, StreamExt};
@@ -16,6 +18,7 @@ use ssm_replicator::aws::{self, ApiCalls, KmsKeys, SsmStore};
 use ssm_replicator::config::Config;
 use ssm_replicator::domain::Owner;
 use ssm_replicator::domain::Report;
+use ssm_replicator::domain::Target;
 use ssm_replicator::engine::{Replicator, RetryPolicy};
 use ssm_replicator::handler::{Handler, HandlerError};
 use ssm_replicator::ports::Continuation;
@@ -31,6 +34,10 @@ pub const SOURCE: &str = "us-east-1";
 pub const EAST: &str = "us-east-2";
 pub const WEST: &str = "eu-west-1";
 pub const OWNER: &str = "123456789012/us-east-1";
+/// Two other accounts, for targets reached through a role there (moto gives each its own state, and
+/// credentials from AssumeRole act in the role's account).
+pub const DR_ACCOUNT: &str = "111111111111";
+pub const WORKLOAD_ACCOUNT: &str = "222222222222";
 pub const OWNER_TAG: &str = "ssm-replicator:source";
 
 /// Operations that write.
@@ -81,6 +88,18 @@ pub async fn sdk_config() -> SdkConfig {
     sdk_config_at(&endpoint()).await
 }
 
+/// `sdk_config_at(url)` acting in `account`: credentials from assuming a role there (the emulator maps
+/// them to the role's account; it checks no trust policy).
+pub async fn sdk_config_for(url: &str, account: &str) -> SdkConfig {
+    let base = sdk_config_at(url).await;
+    if account == ACCOUNT {
+        return base;
+    }
+    let role = format!("arn:aws:iam::{account}:role/test-operator");
+    let provider = AssumeRoleProvider::builder(role).configure(&base).session_name("test").build().await;
+    base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build()
+}
+
 /// The SDK configuration for every service at `url` (the emulator, or a proxy in front of it).
 pub async fn sdk_config_at(url: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -90,6 +109,15 @@ pub async fn sdk_config_at(url: &str) -> SdkConfig {
         .timeout_config(aws::timeouts())
         .load()
         .await
+}
+
+/// How a world's replicator reaches AWS.
+enum Wiring<'a> {
+    /// `aws::connect`, every service at the world's proxy, or at this URL.
+    Production(Option<&'a str>),
+    /// These regions' SSM calls at this URL (a test's fault proxy), the rest at the world's proxy;
+    /// one account only.
+    Ssm(&'a [&'a str], &'a str),
 }
 
 /// One test's world: a unique path prefix, a replicator built from `Config`, and plain SDK clients.
@@ -103,8 +131,9 @@ pub struct World {
     pub calls: ApiCalls,
     pub handler: Handler<SsmStore, KmsKeys, Collect>,
     proxy: FaultProxy,
-    ssm: BTreeMap<&'static str, aws_sdk_ssm::Client>,
-    kms: BTreeMap<&'static str, aws_sdk_kms::Client>,
+    /// Direct clients per place: `us-east-2` (the world's account) or `111111111111/us-west-2`.
+    ssm: BTreeMap<String, aws_sdk_ssm::Client>,
+    kms: BTreeMap<String, aws_sdk_kms::Client>,
 }
 
 impl World {
@@ -116,18 +145,28 @@ impl World {
 
     /// Like `new`, with the world's proxy showing only the behaviours `behaviour` leaves on.
     pub async fn with_behaviour(env: &[(&str, &str)], behaviour: AwsBehaviour) -> Self {
-        Self::build(env, behaviour, None).await
+        Self::build(env, behaviour, Wiring::Production(None), ACCOUNT).await
+    }
+
+    /// Like `new`, for a replicator that runs in `account` (its source is that account's).
+    pub async fn in_account(account: &str, env: &[(&str, &str)]) -> Self {
+        Self::build(env, AwsBehaviour::from_env(), Wiring::Production(None), account).await
+    }
+
+    /// Like `new`, but every call of the replicator (STS's AssumeRole included) goes through `proxy`.
+    pub async fn through(env: &[(&str, &str)], proxy: &str) -> Self {
+        Self::build(env, AwsBehaviour::from_env(), Wiring::Production(Some(proxy)), ACCOUNT).await
     }
 
     /// Like `new`, but `region`'s SSM calls go through `proxy` (a `FaultProxy` URL; its own behaviour
     /// layer applies), the other regions' through the world's proxy.
     pub async fn proxied(env: &[(&str, &str)], region: &str, proxy: &str) -> Self {
-        Self::build(env, AwsBehaviour::from_env(), Some((&[region], proxy))).await
+        Self::build(env, AwsBehaviour::from_env(), Wiring::Ssm(&[region], proxy), ACCOUNT).await
     }
 
     /// Like `new`, but the SSM calls of every region go through `proxy` (its own behaviour layer applies).
     pub async fn all_proxied(env: &[(&str, &str)], proxy: &str) -> Self {
-        Self::build(env, AwsBehaviour::from_env(), Some((&[SOURCE, EAST, WEST], proxy))).await
+        Self::build(env, AwsBehaviour::from_env(), Wiring::Ssm(&[SOURCE, EAST, WEST], proxy), ACCOUNT).await
     }
 
     /// The world's own proxy: the replicator's calls (those of regions not sent to a test's fault proxy),
@@ -142,12 +181,12 @@ impl World {
         tokio::time::sleep(self.proxy.behaviour().settle_time()).await;
     }
 
-    async fn build(env: &[(&str, &str)], behaviour: AwsBehaviour, proxy: Option<(&[&str], &str)>) -> Self {
+    async fn build(env: &[(&str, &str)], behaviour: AwsBehaviour, wiring: Wiring<'_>, account: &str) -> Self {
         log_buffer();
         let prefix = format!("/t{:016x}", fastrand::u64(..));
         let mut vars: BTreeMap<String, String> = [
             ("SOURCE_REGION", SOURCE),
-            ("TARGET_REGIONS", "us-east-2,eu-west-1"),
+            ("TARGETS", "us-east-2,eu-west-1"),
             ("READ_TPS", "1000"),
             ("WRITE_TPS", "1000"),
         ]
@@ -161,10 +200,13 @@ impl World {
         let sdk = sdk_config().await;
         let own = FaultProxy::aws(&endpoint(), behaviour);
         let calls = ApiCalls::default();
-        let replicator = match proxy {
-            // The production wiring, every service at the world's proxy.
-            None => aws::connect(&sdk_config_at(&own.url).await, config, &calls).await.unwrap(),
-            Some((proxied, url)) => {
+        let replicator = match wiring {
+            // The production wiring, every service at the world's proxy (or at `via`).
+            Wiring::Production(via) => {
+                let sdk = sdk_config_for(via.unwrap_or(&own.url), account).await;
+                aws::connect(&sdk, config.clone(), &calls).await.unwrap()
+            }
+            Wiring::Ssm(proxied, url) => {
                 let ssm = |region: &str| {
                     // The production retry mode (adaptive, 3 attempts), with shorter backoffs.
                     let retry = RetryConfig::standard()
@@ -176,18 +218,21 @@ impl World {
                         .retry_config(retry)
                         .interceptor(calls.interceptor(region))
                         .endpoint_url(if proxied.contains(&region) { url } else { &own.url });
-                    SsmStore::new(aws_sdk_ssm::Client::from_conf(conf.build()), region, config.rates)
+                    SsmStore::new(aws_sdk_ssm::Client::from_conf(conf.build()), Target::own(region), config.rates)
                 };
                 let kms = |region: &str| {
                     aws_sdk_kms::Client::from_conf(
                         aws_sdk_kms::config::Builder::from(&sdk).region(Region::new(region.to_owned())).build(),
                     )
                 };
-                let keys =
-                    KmsKeys::new(SOURCE, kms(SOURCE), [(EAST.into(), kms(EAST)), (WEST.into(), kms(WEST))].into());
+                let keys = KmsKeys::new(
+                    SOURCE,
+                    kms(SOURCE),
+                    [(Target::own(EAST), kms(EAST)), (Target::own(WEST), kms(WEST))].into(),
+                );
                 let owner = Owner { account: ACCOUNT.into(), region: SOURCE.into() };
                 let (source, targets) = (ssm(SOURCE), vec![ssm(EAST), ssm(WEST)]);
-                Replicator::new(config, owner, source, targets, keys)
+                Replicator::new(config.clone(), owner, source, targets, keys)
             }
         };
         let replicator = replicator.with_retry(RetryPolicy {
@@ -195,19 +240,25 @@ impl World {
             base: Duration::from_millis(20),
             cap: Duration::from_millis(100),
         });
-        let region_client = |r: &'static str| {
-            aws_sdk_ssm::Client::from_conf(aws_sdk_ssm::config::Builder::from(&sdk).region(Region::new(r)).build())
-        };
-        let kms_client = |r: &'static str| {
-            aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(&sdk).region(Region::new(r)).build())
-        };
+        // Direct clients: the world's own regions, and every target (its account's credentials).
+        let mut places: Vec<Target> = [SOURCE, EAST, WEST].iter().map(|r| Target::own(r)).collect();
+        places.extend(config.targets.iter().filter(|t| !places.contains(t)).cloned().collect::<Vec<_>>());
+        let (mut ssm, mut kms) = (BTreeMap::new(), BTreeMap::new());
+        for place in places {
+            let acting = sdk_config_for(&endpoint(), place.account.as_deref().unwrap_or(account)).await;
+            let region = Region::new(place.region.clone());
+            let ssm_conf = aws_sdk_ssm::config::Builder::from(&acting).region(region.clone()).build();
+            let kms_conf = aws_sdk_kms::config::Builder::from(&acting).region(region).build();
+            ssm.insert(place.to_string(), aws_sdk_ssm::Client::from_conf(ssm_conf));
+            kms.insert(place.to_string(), aws_sdk_kms::Client::from_conf(kms_conf));
+        }
         Self {
             prefix,
             calls: calls.clone(),
             handler: Handler::new(replicator, calls, Collect::default()),
             proxy: own,
-            ssm: [SOURCE, EAST, WEST].into_iter().map(|r| (r, region_client(r))).collect(),
-            kms: [SOURCE, EAST, WEST].into_iter().map(|r| (r, kms_client(r))).collect(),
+            ssm,
+            kms,
         }
     }
 
@@ -221,12 +272,13 @@ impl World {
         format!("{}/{leaf}", self.prefix)
     }
 
-    pub fn ssm(&self, region: &str) -> &aws_sdk_ssm::Client {
-        &self.ssm[region]
+    /// The direct client of `place`: a region of the world's account, or `ACCOUNT/REGION`.
+    pub fn ssm(&self, place: &str) -> &aws_sdk_ssm::Client {
+        self.ssm.get(place).unwrap_or_else(|| panic!("no client for {place}"))
     }
 
-    pub fn kms(&self, region: &str) -> &aws_sdk_kms::Client {
-        &self.kms[region]
+    pub fn kms(&self, place: &str) -> &aws_sdk_kms::Client {
+        self.kms.get(place).unwrap_or_else(|| panic!("no client for {place}"))
     }
 
     pub fn writes(&self) -> u64 {
@@ -410,15 +462,20 @@ pub fn change_event(operation: &str, name: &str) -> Value {
 
 /// The native change event as EventBridge delivers it in `region`.
 pub fn change_event_in(region: &str, operation: &str, name: &str) -> Value {
+    change_event_as(ACCOUNT, region, operation, name)
+}
+
+/// The native change event as EventBridge delivers it in `region` of `account`.
+pub fn change_event_as(account: &str, region: &str, operation: &str, name: &str) -> Value {
     json!({
         "version": "0",
         "id": "00000000-0000-0000-0000-000000000000",
         "detail-type": "Parameter Store Change",
         "source": "aws.ssm",
-        "account": ACCOUNT,
+        "account": account,
         "time": "2026-11-21T09:00:00Z",
         "region": region,
-        "resources": [format!("arn:aws:ssm:{region}:{ACCOUNT}:parameter{name}")],
+        "resources": [format!("arn:aws:ssm:{region}:{account}:parameter{name}")],
         "detail": {"operation": operation, "name": name, "type": "String"}
     })
 }
@@ -446,7 +503,8 @@ pub fn cloudtrail_event(event_name: &str, request: Value) -> Value {
 pub fn outcome(report: &Report, name: &str, region: &str) -> String {
     let p =
         report.parameters.iter().find(|p| p.name.as_str() == name).unwrap_or_else(|| panic!("{name} not in report"));
-    let t = p.targets.iter().find(|t| t.region == region).unwrap_or_else(|| panic!("{region} not in report"));
+    let t =
+        p.targets.iter().find(|t| t.target.to_string() == region).unwrap_or_else(|| panic!("{region} not in report"));
     let outcome = t.outcome.as_str();
     match t.reason {
         Some(r) => format!("{outcome}:{}", r.as_str()),
