@@ -62,12 +62,8 @@ M = {
             }))""",
    ["replication::an_advanced_value_over_4kb_and_policies_replicate"]),
  "M6-kms-keys": ("function/src/aws/kms.rs",
-   """            KeyRequest::Mapped(k) | KeyRequest::Alias(k) | KeyRequest::MultiRegion(k) => {
-                self.describe(target_region, k).await?
-            }""",
-   """            KeyRequest::Mapped(k) | KeyRequest::Alias(k) | KeyRequest::MultiRegion(k) => {
-                TargetKey::Key { write: k.clone(), equivalents: vec![] }
-            }""",
+   """            KeyRequest::Mapped(k) | KeyRequest::Alias(k) => self.describe(target, k).await?,""",
+   """            KeyRequest::Mapped(k) | KeyRequest::Alias(k) => TargetKey::Key { write: k.clone(), equivalents: vec![] },""",
    ["replication::a_missing_target_key_fails_that_target_only"]),
  "M6b-aws-ssm-by-id": ("function/src/aws/kms.rs",
    "KeyRequest::AliasOf(id) if self.is_source_default_key(id).await? => TargetKey::Default,",
@@ -113,8 +109,8 @@ M = {
    "                Err(rejected) => return Err(rejected.error),",
    ["as_aws_behaves::one_unreadable_listed_item_fails_alone_and_the_full_sync_goes_on"]),
  "M11-name-limit": ("function/src/engine/mod.rs",
-   "if let Err(len) = source.name.fits_in(region, &self.owner.account) {",
-   "if let Err(len) = source.name.fits_in(region, &self.owner.account).and(Err::<(), usize>(0)).or(Ok::<(), usize>(())) {",
+   "if let Err(len) = source.name.fits_in(&target.region, target.account_or(&self.owner.account)) {",
+   "if let Err(len) = source.name.fits_in(&target.region, target.account_or(&self.owner.account)).and(Err::<(), usize>(0)).or(Ok::<(), usize>(())) {",
    ["as_aws_behaves::a_name_too_long_for_one_targets_arn_fails_that_target_before_any_write"]),
 }
 def run(key, extra_env=None):
