@@ -198,14 +198,7 @@ fn is_role_name(name: &str) -> bool {
     (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
-/// Echo at most 64 characters of bad input.
-pub(crate) fn clip(s: &str) -> String {
-    if s.chars().count() > 64 {
-        format!("{}…", s.chars().take(64).collect::<String>())
-    } else {
-        s.to_owned()
-    }
-}
+pub(crate) use crate::domain::target::clip;
 
 #[cfg(test)]
 mod tests {

@@ -133,7 +133,8 @@ fn account_id(raw: &str) -> Result<String, TargetError> {
     }
 }
 
-fn clip(s: &str) -> String {
+/// Echo at most 64 characters of bad input.
+pub(crate) fn clip(s: &str) -> String {
     if s.chars().count() > 64 {
         format!("{}…", s.chars().take(64).collect::<String>())
     } else {

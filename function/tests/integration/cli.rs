@@ -15,19 +15,8 @@ struct Run {
 }
 
 fn cli(endpoint: &str, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_ssm-replicator"))
-        .args(args)
-        .args(["--endpoint-url", endpoint, "--source-region", SOURCE, "--targets", "us-east-2,eu-west-1"])
-        .args(["--read-tps", "1000", "--write-tps", "1000"])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let defaults = ["--endpoint-url", endpoint, "--source-region", SOURCE, "--targets", "us-east-2,eu-west-1"];
+    cli_as_given(&[args, &defaults, &["--read-tps", "1000", "--write-tps", "1000"]].concat())
 }
 
 fn json_lines(run: &Run) -> (Vec<Value>, Value) {
