@@ -3,6 +3,7 @@
 mod accounts;
 mod calls;
 mod continuation;
+mod described;
 mod errors;
 mod kms;
 mod ssm;

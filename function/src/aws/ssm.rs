@@ -5,13 +5,12 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_ssm::types::{
-    ParameterHistory, ParameterInlinePolicy, ParameterMetadata, ParameterStringFilter, ParameterTier,
-    ParameterType as SdkType, ResourceTypeForTagging, Tag,
-};
+use aws_sdk_ssm::operation::get_parameters::GetParametersOutput;
+use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType as SdkType, ResourceTypeForTagging, Tag};
 use aws_sdk_ssm::Client;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+use super::described::{parse_policy, Described};
 use super::errors::{classify, code_of};
 use crate::config::clip;
 use crate::config::Rates;
@@ -301,15 +300,7 @@ impl ParameterStore for SsmStore {
     async fn existing(&self, names: &[ParameterName]) -> StoreResult<BTreeSet<ParameterName>> {
         let mut out = BTreeSet::new();
         for chunk in names.chunks(VALUES_PER_CALL) {
-            self.read_slot().await;
-            let got = self
-                .client
-                .get_parameters()
-                .set_names(Some(chunk.iter().map(|n| n.as_str().to_owned()).collect()))
-                .with_decryption(false)
-                .send()
-                .await
-                .map_err(|e| classify("GetParameters", &self.label, &e))?;
+            let got = self.get_parameters(chunk, false).await?;
             // "InvalidParameters: A list of parameters that aren't formatted correctly or don't run
             // during an execution" — for a well-formed name, one that does not exist.
             // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html
@@ -365,15 +356,7 @@ impl SsmStore {
     /// One GetParameters call (at most 10 names). Names SSM lists as InvalidParameters do not exist and
     /// are left out: "GetParameters … returns the parameters that exist and InvalidParameters".
     async fn get_values(&self, names: &[ParameterName]) -> StoreResult<Vec<(ParameterName, VersionedValue)>> {
-        self.read_slot().await;
-        let got = self
-            .client
-            .get_parameters()
-            .set_names(Some(names.iter().map(|n| n.as_str().to_owned()).collect()))
-            .with_decryption(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetParameters", &self.label, &e))?;
+        let got = self.get_parameters(names, true).await?;
         Ok(got
             .parameters()
             .iter()
@@ -383,6 +366,18 @@ impl SsmStore {
                 Some((name.clone(), value))
             })
             .collect())
+    }
+
+    /// One GetParameters call (at most 10 names), at the read rate.
+    async fn get_parameters(&self, names: &[ParameterName], decrypt: bool) -> StoreResult<GetParametersOutput> {
+        self.read_slot().await;
+        self.client
+            .get_parameters()
+            .set_names(Some(names.iter().map(|n| n.as_str().to_owned()).collect()))
+            .with_decryption(decrypt)
+            .send()
+            .await
+            .map_err(|e| classify("GetParameters", &self.label, &e))
     }
 
     /// DescribeParameters' or GetParameterHistory's view → `Metadata`, or why this one item cannot be
@@ -428,57 +423,6 @@ impl SsmStore {
     }
 }
 
-/// What DescribeParameters (`ParameterMetadata`) and GetParameterHistory (`ParameterHistory`) both
-/// say about a parameter.
-trait Described {
-    fn name(&self) -> Option<&str>;
-    fn kind(&self) -> Option<&SdkType>;
-    fn key_id(&self) -> Option<&str>;
-    fn description(&self) -> Option<&str>;
-    fn allowed_pattern(&self) -> Option<&str>;
-    fn data_type(&self) -> Option<&str>;
-    fn tier(&self) -> Option<&ParameterTier>;
-    fn policies(&self) -> &[ParameterInlinePolicy];
-    fn version(&self) -> i64;
-}
-
-macro_rules! described {
-    ($t:ty) => {
-        impl Described for $t {
-            fn name(&self) -> Option<&str> {
-                <$t>::name(self)
-            }
-            fn kind(&self) -> Option<&SdkType> {
-                <$t>::r#type(self)
-            }
-            fn key_id(&self) -> Option<&str> {
-                <$t>::key_id(self)
-            }
-            fn description(&self) -> Option<&str> {
-                <$t>::description(self)
-            }
-            fn allowed_pattern(&self) -> Option<&str> {
-                <$t>::allowed_pattern(self)
-            }
-            fn data_type(&self) -> Option<&str> {
-                <$t>::data_type(self)
-            }
-            fn tier(&self) -> Option<&ParameterTier> {
-                <$t>::tier(self)
-            }
-            fn policies(&self) -> &[ParameterInlinePolicy] {
-                <$t>::policies(self)
-            }
-            fn version(&self) -> i64 {
-                <$t>::version(self)
-            }
-        }
-    };
-}
-
-described!(ParameterMetadata);
-described!(ParameterHistory);
-
 fn to_sdk_tags(tags: &Tags) -> StoreResult<Vec<Tag>> {
     tags.iter()
         .map(|(k, v)| {
@@ -489,31 +433,4 @@ fn to_sdk_tags(tags: &Tags) -> StoreResult<Vec<Tag>> {
                 .map_err(|_| StoreError::permanent("Tag", "-", "InvalidTag", Reason::Validation))
         })
         .collect()
-}
-
-/// A policy's text as JSON. AWS returns JSON; the emulator returns a Python literal (single quotes),
-/// which is accepted when it holds no double quotes of its own. Anything else is unreadable.
-fn parse_policy(policy: &ParameterInlinePolicy) -> Option<serde_json::Value> {
-    let text = policy.policy_text()?;
-    serde_json::from_str(text)
-        .ok()
-        .or_else(|| (!text.contains('"')).then(|| serde_json::from_str(&text.replace('\'', "\"")).ok()).flatten())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn policies_parse_from_json_and_from_the_emulators_literal() {
-        let json = r#"{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2030-12-02T21:34:33.000Z"}}"#;
-        let literal =
-            "{'Type': 'Expiration', 'Version': '1.0', 'Attributes': {'Timestamp': '2030-12-02T21:34:33.000Z'}}";
-        let a = parse_policy(&ParameterInlinePolicy::builder().policy_text(json).build());
-        let b = parse_policy(&ParameterInlinePolicy::builder().policy_text(literal).build());
-        assert!(a.is_some());
-        assert_eq!(a, b);
-        let broken = ParameterInlinePolicy::builder().policy_text("{'a': \"b'}").build();
-        assert_eq!(parse_policy(&broken), None);
-    }
 }
