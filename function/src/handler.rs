@@ -63,12 +63,13 @@ impl<S: ParameterStore, K: KeyResolver, C: Continuation> Handler<S, K, C> {
             Command::Ignore(reason) => report.ignored = Some(reason),
             Command::FullSync(cursor) => {
                 let mut sink = |r: ParameterResult| report.tally(r);
-                let next = self
+                let progress = self
                     .replicator
                     .full_sync(cursor, deadline, &mut sink)
                     .await
                     .inspect_err(|e| error!(error = %e, "full sync stopped"))?;
-                match next {
+                report.notes = progress.notes;
+                match progress.next {
                     Some(next) => {
                         let payload = json!({"action": "full-sync", "cursor": next});
                         self.continuation.hand_off(&payload).await.map_err(HandlerError::HandOff)?;

@@ -89,6 +89,16 @@ pub struct VersionedValue {
     pub version: i64,
 }
 
+/// Tags of many parameters from an eventually consistent index (the tagging API): a hint, never proof.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BulkTags {
+    /// The parameters the index knows, with their tags (possibly a little out of date).
+    pub found: std::collections::BTreeMap<ParameterName, Tags>,
+    /// Whether the index answered for every name asked: then an absent name has no tags, or is not
+    /// indexed yet. When false, an absent name was not answered for at all.
+    pub complete: bool,
+}
+
 /// Most names one `Query` may carry (DescribeParameters accepts 50 filter values).
 pub const QUERY_NAMES: usize = 50;
 
@@ -103,6 +113,10 @@ pub trait ParameterStore: Send + Sync {
 
     /// The parameter's tags, or `None` when the parameter does not exist.
     fn read_tags(&self, name: &ParameterName) -> impl Future<Output = StoreResult<Option<Tags>>> + Send;
+
+    /// Tags of `names` in bulk (the Resource Groups Tagging API, 100 names per call), for the full sync.
+    /// Eventually consistent: use it to skip tag reads, never to decide that a parameter is unselected.
+    fn bulk_tags(&self, names: &[ParameterName]) -> impl Future<Output = StoreResult<BulkTags>> + Send;
 
     /// Value (decrypted) and metadata, or `None` only when SSM says the name does not exist.
     fn read(&self, name: &ParameterName) -> impl Future<Output = StoreResult<Option<Parameter>>> + Send;

@@ -92,6 +92,16 @@ export function replicatorStatements(c: ReplicatorConfig, account: string, parti
     new iam.PolicyStatement({ sid: 'ReadSourceParameters', actions: SOURCE_READ_ACTIONS, resources: sourceParameters }),
     // DescribeParameters has no resource-level permissions: "*" is the only possible resource.
     new iam.PolicyStatement({ sid: 'ListParameters', actions: ['ssm:DescribeParameters'], resources: ['*'] }),
+    // The full sync reads source tags in bulk (the Resource Groups Tagging API's GetResources, by ARN). Read-only,
+    // and without resource-level permissions ("Actions defined by Amazon Resource Group Tagging API",
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonresourcegrouptaggingapi.html),
+    // so "*", held to the source region. Without it the function falls back to ListTagsForResource per parameter.
+    new iam.PolicyStatement({
+      sid: 'ReadSourceTagsInBulk',
+      actions: ['tag:GetResources'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:RequestedRegion': c.sourceRegion } },
+    }),
     // Source values are read with decryption, only through SSM and only for the replicated parameters.
     new iam.PolicyStatement({
       sid: 'DecryptSourceThroughSsm',

@@ -123,7 +123,7 @@ export class ReplicatorStack extends Stack {
     NagSuppressions.addResourceSuppressionsByPath(this, policy, [
       {
         id: 'AwsSolutions-IAM5',
-        reason: 'ssm:DescribeParameters has no resource-level permissions; parameters are scoped to the configured path prefixes per region; KMS keys are scoped per region and usable only through SSM (kms:ViaService), except DescribeKey, which only checks that a target key exists.',
+        reason: 'ssm:DescribeParameters and tag:GetResources (the latter held to the source region) have no resource-level permissions; parameters are scoped to the configured path prefixes per region; KMS keys are scoped per region and usable only through SSM (kms:ViaService), except DescribeKey, which only checks that a target key exists.',
         appliesTo: wildcards,
       },
     ]);

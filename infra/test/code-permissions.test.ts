@@ -16,6 +16,7 @@ const SERVICE_OF_FILE: Record<string, string> = {
   'ssm.rs': 'ssm',
   'kms.rs': 'kms',
   'continuation.rs': 'lambda',
+  'tagging.rs': 'tag',
 };
 
 /** Calls the role deliberately does not allow, and what the code does instead. */
@@ -38,7 +39,7 @@ type Where = 'source' | 'targets' | 'every';
  * The SDK operations each adapter calls (`.operation()` followed, across whitespace, by a builder call), and
  * where. The SSM store serves the source and the targets alike: its reads go everywhere, its writes to the
  * targets. The KMS resolver calls `self.source.…` in the source region and a target's client elsewhere.
- * Lambda hands off to the function itself, in the source region.
+ * Lambda hands off to the function itself, in the source region; the tagging API is asked in the source region.
  */
 function operationsCalled(): Map<string, Set<Where>> {
   const found = new Map<string, Set<Where>>();
@@ -71,6 +72,7 @@ describe('the role allows every call the code makes, in every region the code ma
       ['ssm:GetParameter', 'every'], ['ssm:GetParameters', 'every'], ['ssm:GetParameterHistory', 'every'],
       ['ssm:DescribeParameters', 'every'], ['ssm:ListTagsForResource', 'every'], ['ssm:PutParameter', 'targets'],
       ['kms:DescribeKey', 'source'], ['kms:DescribeKey', 'targets'], ['kms:ListAliases', 'source'], ['lambda:Invoke', 'source'],
+      ['tag:GetResources', 'source'],
     ];
     for (const [action, where] of expected) expect([action, called.get(action)?.has(where)]).toEqual([action, true]);
   });

@@ -7,6 +7,7 @@ mod described;
 mod errors;
 mod kms;
 mod ssm;
+mod tagging;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -20,6 +21,7 @@ pub use calls::{ApiCalls, CallCounts, CountCalls};
 pub use continuation::LambdaContinuation;
 pub use kms::KmsKeys;
 pub use ssm::SsmStore;
+pub use tagging::TagIndex;
 
 use crate::config::Config;
 use crate::domain::{Owner, Target};
@@ -108,7 +110,13 @@ pub async fn connect(sdk: &SdkConfig, config: Config, calls: &ApiCalls) -> Resul
     };
 
     let source_target = Target::own(&config.source_region);
-    let source = ssm(&source_target);
+    let tagging = aws_sdk_resourcegroupstagging::config::Builder::from(sdk)
+        .region(Region::new(config.source_region.clone()))
+        .interceptor(calls.interceptor(&config.source_region))
+        .build();
+    let index =
+        TagIndex::new(aws_sdk_resourcegroupstagging::Client::from_conf(tagging), &config.source_region, &owner.account);
+    let source = ssm(&source_target).with_tag_index(index);
     let targets = config.targets.iter().map(&ssm).collect();
     let target_kms: BTreeMap<Target, aws_sdk_kms::Client> =
         config.targets.iter().map(|t| (t.clone(), kms(t))).collect();

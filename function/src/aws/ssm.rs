@@ -12,12 +12,13 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::described::{parse_policy, Described};
 use super::errors::{classify, code_of};
+use super::tagging::TagIndex;
 use crate::config::clip;
 use crate::config::Rates;
 use crate::domain::parameter::DEFAULT_DATA_TYPE;
 use crate::domain::{Action, Metadata, Parameter, ParameterName, ParameterType, Reason, Tags, Target, Tier, Value};
 use crate::ports::{
-    ErrorClass, Page, ParameterStore, Query, Rejected, StoreError, StoreResult, Values, VersionedValue,
+    BulkTags, ErrorClass, Page, ParameterStore, Query, Rejected, StoreError, StoreResult, Values, VersionedValue,
 };
 
 /// Waits before reading again when value and metadata disagree: a concurrent write landed between the
@@ -52,6 +53,8 @@ pub struct SsmStore {
     /// The target as reports name it (`us-east-2`, `111111111111/eu-west-1`).
     label: String,
     limits: Arc<Limits>,
+    /// The tagging API of this region (the source store only).
+    tag_index: Option<TagIndex>,
 }
 
 impl SsmStore {
@@ -63,7 +66,13 @@ impl SsmStore {
             read: RateLimiter::direct(per_second(rates.read)),
             write: RateLimiter::direct(per_second(rates.write)),
         };
-        Self { client, label: target.to_string(), target, limits: Arc::new(limits) }
+        Self { client, label: target.to_string(), target, limits: Arc::new(limits), tag_index: None }
+    }
+
+    /// Lets the full sync read this store's tags in bulk (GetResources) instead of one call each.
+    pub fn with_tag_index(mut self, index: TagIndex) -> Self {
+        self.tag_index = Some(index);
+        self
     }
 
     fn permanent(&self, operation: &'static str, code: &str, reason: Reason) -> StoreError {
@@ -230,6 +239,14 @@ impl ParameterStore for SsmStore {
             Ok(out) => Ok(Some(out.tag_list().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())),
             Err(e) if code_of(&e) == Some("InvalidResourceId") => Ok(None),
             Err(e) => Err(classify("ListTagsForResource", &self.label, &e)),
+        }
+    }
+
+    async fn bulk_tags(&self, names: &[ParameterName]) -> StoreResult<BulkTags> {
+        match &self.tag_index {
+            // Not SSM's read quota: the tagging API has its own.
+            Some(index) => index.tags(names, &self.label).await,
+            None => Err(self.permanent("GetResources", "NoTagIndex", Reason::Validation)),
         }
     }
 

@@ -61,7 +61,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Sync { .. } | Command::Diff { .. } => {
             let mut sink = |r: crate::domain::ParameterResult| printer.result(&r);
-            replicator.full_sync(Cursor::start(), None, &mut sink).await.map_err(|e| e.to_string())?;
+            let progress = replicator.full_sync(Cursor::start(), None, &mut sink).await.map_err(|e| e.to_string())?;
+            progress.notes.iter().for_each(|note| eprintln!("note: {note}"));
         }
     }
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

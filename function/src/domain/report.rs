@@ -169,6 +169,9 @@ pub struct Report {
     /// Region → operation → API attempts made during this invocation.
     pub api_calls: BTreeMap<String, BTreeMap<String, u64>>,
     pub duration_ms: u64,
+    /// What this invocation wants its reader to know once (e.g. a slower path it had to take, and why).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// A full sync that ran out of time hands on from here (and has asked for the next invocation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<Cursor>,

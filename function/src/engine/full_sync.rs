@@ -1,16 +1,23 @@
 //! Full sync: compare the whole selection page by page, write only the drift, delete orphans, and stop
 //! at a page boundary once the time budget is spent, returning the cursor to resume from.
 //!
-//! Per source page (up to 50 parameters) it costs: one DescribeParameters and one ListTagsForResource per
-//! parameter in the source, GetParameters per 10 selected; per target one GetParameters per 10 and one
-//! DescribeParameters filtered on the ownership and tags-digest tags, so that an unchanged replica needs no
-//! tag read. Only replicas that filter does not return (missing, unmanaged, tags drifted) are read singly.
-//! The orphan pass lists each target's owned replicas and asks GetParameters which sources still exist.
+//! Per source page (up to 50 parameters) it costs: one DescribeParameters, one GetResources (the tagging
+//! API: every listed parameter's tags at once) and GetParameters per 10 selected in the source; per target
+//! one GetParameters per 10 and one DescribeParameters filtered on the ownership and tags-digest tags, so
+//! that an unchanged replica needs no tag read. Only replicas that filter does not return (missing,
+//! unmanaged, tags drifted) are read singly. The orphan pass lists each target's owned replicas and asks
+//! GetParameters which sources still exist.
+//!
+//! Tags from the tagging API are a hint (aws/tagging.rs: eventually consistent, lists only parameters that
+//! have or once had tags). They may skip a tag read, never decide alone: a parameter they would leave out
+//! of any target is confirmed with ListTagsForResource, and so is every parameter whose replica must be
+//! read whole before writing (its replica may already carry newer tags, written by an event). Where
+//! GetResources is denied or fails, this sync reads tags one parameter at a time and says so in a note.
 //!
 //! Known cost on AWS (not in the emulator): DescribeParameters pages through the region's parameters
 //! before it filters (boto3 #1632, google/go-cloud #3135), so the per-target name-filtered query above can
 //! take a call per 50 parameters in that region rather than one. It stays correct (pages are followed to
-//! the end); moving that check to the tagging API's GetResources (by ARN, 100 per call) is the next step.
+//! the end).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -25,7 +32,7 @@ use crate::domain::{
     plan_write, Cursor, Decision, Desired, Metadata, Parameter, ParameterName, ParameterResult, Plan, Reason, Stored,
     Tags, Target, TargetResult, OWNER_TAG, TAGS_DIGEST_TAG,
 };
-use crate::ports::{KeyResolver, Page, ParameterStore, Query, StoreError, Values};
+use crate::ports::{ErrorClass, KeyResolver, Page, ParameterStore, Query, StoreError, Values};
 
 /// Source tag reads in flight at once (reads are rate-limited per region as well).
 const TAG_READ_CONCURRENCY: usize = 8;
@@ -45,12 +52,37 @@ pub enum FullSyncError {
 /// Where results go as they are produced (the Lambda report, the CLI's table or JSON lines).
 pub type Sink<'a> = dyn FnMut(ParameterResult) + Send + 'a;
 
+/// Where a full sync (one invocation's share of it) ended.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// `Some`: the time budget ran out; go on from here.
+    pub next: Option<Cursor>,
+    /// What the report should say once (e.g. tags were read one by one because GetResources failed).
+    pub notes: Vec<String>,
+}
+
 /// A selected source parameter, read whole at `version`, and the targets it goes to.
 struct SourceItem {
     parameter: Parameter,
     version: i64,
     tags: Tags,
+    /// False when `tags` came from the tagging API (a hint): read them again before a whole write.
+    tags_confirmed: bool,
     targets: Vec<Target>,
+}
+
+/// A listed parameter's tags: read from SSM (authoritative; `None`: it no longer exists), or a hint
+/// from the tagging API.
+enum Tagged {
+    Read(Result<Option<Tags>, StoreError>),
+    Hint(Tags),
+}
+
+/// How this sync reads source tags: in bulk until GetResources fails once, then one by one.
+#[derive(Default)]
+struct TagReads {
+    singly: bool,
+    notes: Vec<String>,
 }
 
 /// Source names this invocation's full sync has listed (at most `SEEN_CAP`; memory stays bounded).
@@ -102,11 +134,13 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         start: Cursor,
         deadline: Option<Instant>,
         sink: &mut Sink<'_>,
-    ) -> Result<Option<Cursor>, FullSyncError> {
+    ) -> Result<Progress, FullSyncError> {
         let paths = self.paths();
         self.check_cursor(&start, paths.len())?;
         let mut cursor = start;
         let mut seen = Seen::default();
+        let mut tag_reads = TagReads::default();
+        let done = |next: Option<Cursor>, tag_reads: TagReads| Ok(Progress { next, notes: tag_reads.notes });
         loop {
             let next = match &cursor {
                 Cursor::Source { prefix, token } => {
@@ -114,7 +148,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                     let page = self.list_page(&self.source, &query, token.as_deref()).await?;
                     let next = page.next.clone();
                     seen.note(&page);
-                    self.sync_page(page, sink).await;
+                    self.sync_page(page, &mut tag_reads, sink).await;
                     match next {
                         Some(t) => Some(Cursor::Source { prefix: *prefix, token: Some(t) }),
                         None if prefix + 1 < paths.len() => Some(Cursor::Source { prefix: prefix + 1, token: None }),
@@ -149,7 +183,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                             warn!(target = %target, error = %e, "orphan pass skipped for this target: it cannot be listed");
                             cursor = match next_target() {
                                 Some(next) => next,
-                                None => return Ok(None),
+                                None => return done(None, tag_reads),
                             };
                             continue;
                         }
@@ -165,10 +199,10 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                     }
                 }
             };
-            let Some(next) = next else { return Ok(None) };
+            let Some(next) = next else { return done(None, tag_reads) };
             cursor = next;
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(Some(cursor));
+                return done(Some(cursor), tag_reads);
             }
         }
     }
@@ -232,23 +266,31 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         sink(result);
     }
 
-    async fn sync_page(&self, page: Page, sink: &mut Sink<'_>) {
+    async fn sync_page(&self, page: Page, tag_reads: &mut TagReads, sink: &mut Sink<'_>) {
         // One item SSM listed but we cannot read fails alone, under its own name.
         for r in page.rejected {
             warn!(parameter = %r.name, error = %r.error, "listed parameter cannot be read; it fails alone");
             self.emit(ParameterResult { name: r.name, targets: self.every_target(|t| failed(t, &r.error)) }, sink);
         }
-        let tagged: Vec<(Metadata, Result<Option<Tags>, StoreError>)> = stream::iter(page.items)
-            .map(|meta| async move {
-                let tags = self.retry.run(|| self.source.read_tags(&meta.name)).await;
-                (meta, tags)
+        let tagged = self.page_tags(page.items, tag_reads).await;
+        // A hint that would leave a parameter out of any target is confirmed with SSM before it counts.
+        let tagged: Vec<(Metadata, Result<Option<Tags>, StoreError>, bool)> = stream::iter(tagged)
+            .map(|(meta, tagged)| async move {
+                match tagged {
+                    Tagged::Hint(tags) if self.selects_everywhere(&meta.name, &tags) => (meta, Ok(Some(tags)), false),
+                    Tagged::Hint(_) => {
+                        let tags = self.retry.run(|| self.source.read_tags(&meta.name)).await;
+                        (meta, tags, true)
+                    }
+                    Tagged::Read(tags) => (meta, tags, true),
+                }
             })
             .buffered(TAG_READ_CONCURRENCY)
             .collect()
             .await;
 
         let mut selected = Vec::new();
-        for (meta, tags) in tagged {
+        for (meta, tags, tags_confirmed) in tagged {
             let every = |f: &dyn Fn(&Target) -> TargetResult| ParameterResult {
                 name: meta.name.clone(),
                 targets: self.every_target(f),
@@ -264,7 +306,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                         {
                             self.emit(every(&|r| skipped(r, Reason::AmiRegionSpecific)), sink)
                         }
-                        Decision::Replicate { targets, .. } => selected.push((meta, tags, targets)),
+                        Decision::Replicate { targets, .. } => selected.push((meta, tags, tags_confirmed, targets)),
                     }
                 }
             }
@@ -273,7 +315,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             return;
         }
 
-        let names: Vec<ParameterName> = selected.iter().map(|(m, _, _)| m.name.clone()).collect();
+        let names: Vec<ParameterName> = selected.iter().map(|(m, _, _, _)| m.name.clone()).collect();
         let values = match self.retry.run(|| self.source.values(&names)).await {
             Ok(v) => v,
             Err(e) => {
@@ -285,11 +327,12 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         };
         let mut items = Vec::new();
         let mut singly = Vec::new();
-        for (meta, tags, targets) in selected {
+        for (meta, tags, tags_confirmed, targets) in selected {
             match values.get(&meta.name) {
                 Some(Ok(v)) if v.version == meta.version => {
                     let version = meta.version;
-                    items.push(SourceItem { parameter: meta.with_value(v.value.clone()), version, tags, targets })
+                    let parameter = meta.with_value(v.value.clone());
+                    items.push(SourceItem { parameter, version, tags, tags_confirmed, targets })
                 }
                 Some(Err(e)) => {
                     let result =
@@ -425,16 +468,94 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                 Step::Write(plan) => match self.execute(store, &name, plan.clone()).await {
                     Ok(r) => r,
                     // Retry the whole step on fresh reads.
-                    Err(e) if e.is_transient() => self.write_target(store, &item.parameter, &item.tags).await,
+                    Err(e) if e.is_transient() => self.write_whole(store, item).await,
                     Err(e) => failed(target, &e),
                 },
-                _ => self.write_target(store, &item.parameter, &item.tags).await,
+                _ => self.write_whole(store, item).await,
             };
             (name, result)
         })
         .buffered(WRITE_CONCURRENCY)
         .collect()
         .await
+    }
+
+    /// Tags of a page's parameters: from the tagging API in one call while it answers, else (or for the
+    /// names it did not answer for) one ListTagsForResource each.
+    async fn page_tags(&self, items: Vec<Metadata>, tag_reads: &mut TagReads) -> Vec<(Metadata, Tagged)> {
+        let mut hints = None;
+        if !tag_reads.singly && !items.is_empty() {
+            let names: Vec<ParameterName> = items.iter().map(|m| m.name.clone()).collect();
+            match self.retry.run(|| self.source.bulk_tags(&names)).await {
+                Ok(bulk) => hints = Some(bulk),
+                Err(e) => {
+                    warn!(error = %e, "GetResources failed: this full sync reads tags one parameter at a time");
+                    tag_reads.singly = true;
+                    tag_reads.notes.push(format!(
+                        "tags were read one parameter at a time (ListTagsForResource): {e}; allow tag:GetResources \
+                         to the function's role to read them in bulk"
+                    ));
+                }
+            }
+        }
+        stream::iter(items)
+            .map(|meta| {
+                let hint = hints.as_ref().and_then(|bulk| match bulk.found.get(&meta.name) {
+                    Some(tags) => Some(tags.clone()),
+                    // Absent from a complete answer: no tags as far as the index knows.
+                    None if bulk.complete => Some(Tags::new()),
+                    None => None,
+                });
+                async move {
+                    let tagged = match hint {
+                        Some(tags) => Tagged::Hint(tags),
+                        None => Tagged::Read(self.retry.run(|| self.source.read_tags(&meta.name)).await),
+                    };
+                    (meta, tagged)
+                }
+            })
+            .buffered(TAG_READ_CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    /// Whether these tags select the parameter for every target (nothing to confirm: a stale hint can
+    /// then at worst delay a tag change, which its own event carries).
+    fn selects_everywhere(&self, name: &ParameterName, tags: &Tags) -> bool {
+        match self.config.selection.decide(name, tags, &self.config.targets, &self.owner.account) {
+            Decision::Replicate { targets, .. } => targets.len() == self.targets.len(),
+            Decision::Skip(_) => false,
+        }
+    }
+
+    /// Plan and write one replica from fresh reads. Tags that were only a hint are read from SSM first:
+    /// the replica may already carry newer tags (written by an event) that the hint would undo.
+    async fn write_whole(&self, store: &S, item: &SourceItem) -> TargetResult {
+        let target = store.target();
+        if item.tags_confirmed {
+            return self.write_target(store, &item.parameter, &item.tags).await;
+        }
+        let name = &item.parameter.name;
+        let tags = match self.retry.run(|| self.source.read_tags(name)).await {
+            Ok(Some(tags)) => tags,
+            Ok(None) => {
+                let gone = StoreError {
+                    operation: "ListTagsForResource",
+                    target: self.config.source_region.clone(),
+                    code: "SourceDeletedDuringSync".into(),
+                    class: ErrorClass::Transient,
+                };
+                return failed(target, &gone);
+            }
+            Err(e) => return failed(target, &e),
+        };
+        match self.config.selection.decide(name, &tags, &self.config.targets, &self.owner.account) {
+            Decision::Replicate { targets, .. } if targets.contains(target) => {
+                self.write_target(store, &item.parameter, &tags).await
+            }
+            Decision::Replicate { .. } => skipped(target, Reason::NotSelected),
+            Decision::Skip(reason) => skipped(target, reason),
+        }
     }
 
     /// Replica values (GetParameters) and the metadata of those that are ours with unchanged tags

@@ -18,7 +18,7 @@ use crate::ports::{ErrorClass, KeyResolver, ParameterStore, StoreError};
 mod full_sync;
 mod retry;
 
-pub use full_sync::{FullSyncError, Sink};
+pub use full_sync::{FullSyncError, Progress, Sink};
 pub use retry::RetryPolicy;
 
 /// How many parameters of one command are handled at once (writes are throttled to ~3 TPS per account).

@@ -17,10 +17,11 @@
 //! 5. Value size (`value_size`): 4096 characters (Standard), 8192 (Advanced).
 //! 6. KMS key must exist in that region (`kms_keys`): InvalidKeyId otherwise.
 //! 7. Undecryptable SecureStrings (`undecryptable`): reads with decryption fail with InvalidKeyId.
+//! 8. Stale tag index (`stale_tag_index`): GetResources answers with tags as they were a while ago.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
@@ -102,6 +103,19 @@ pub struct AwsBehaviour {
     /// AWS: KMS developer guide, "The KMS key is not enabled. When this occurs, Parameter Store returns an
     /// InvalidKeyId exception" <https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html>.
     pub undecryptable: bool,
+    /// Behaviour 8, Stale tag index. GetResources with a ResourceARNList (the Resource Groups Tagging API) is
+    /// answered by the layer: for each ARN, the tags the index last saw, refreshed from the parameter itself
+    /// (ListTagsForResource) only once that view is older than `tag_index_lag`. A parameter that does not exist or
+    /// has no tags is left out (an ARN "that doesn't exist ... simply isn't included in the response"; the index
+    /// lists resources "that are currently tagged or ever had a tag"). One answer, no PaginationToken: an ARN list
+    /// cannot be combined with the pagination parameters.
+    ///
+    /// AWS: GetResources API reference
+    /// <https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html>; the index
+    /// is eventually consistent (Tag Editor: tag changes "might take a few minutes" to appear), worst case assumed:
+    /// a view this old for every resource, including a parameter tagged for the first time.
+    pub stale_tag_index: bool,
+    pub tag_index_lag: Duration,
 }
 
 impl Default for AwsBehaviour {
@@ -118,6 +132,8 @@ impl Default for AwsBehaviour {
             value_size: true,
             kms_keys: true,
             undecryptable: true,
+            stale_tag_index: true,
+            tag_index_lag: Duration::from_secs(30),
         }
     }
 }
@@ -125,7 +141,7 @@ impl Default for AwsBehaviour {
 impl AwsBehaviour {
     /// What the suite's worlds and fault proxies use: every behaviour on, except those named in
     /// `AWS_BEHAVIOUR_OFF` (comma-separated: `empty-pages`, `listing-lag`, `tag-limit`, `in-place`,
-    /// `value-size`, `kms-keys`, `undecryptable`; `all`). For diagnosis only: to see which failures one
+    /// `value-size`, `kms-keys`, `undecryptable`, `stale-tags`; `all`). For diagnosis only: to see which failures one
     /// behaviour causes. The layer's own tests ignore it.
     pub fn from_env() -> Self {
         let off = std::env::var("AWS_BEHAVIOUR_OFF").unwrap_or_default();
@@ -137,6 +153,7 @@ impl AwsBehaviour {
             "value-size" => b.without_value_size_limit(),
             "kms-keys" => b.without_kms_key_check(),
             "undecryptable" => b.without_undecryptable(),
+            "stale-tags" => b.without_stale_tag_index(),
             "all" => Self { seed: b.seed, ..Self::off() },
             other => panic!("AWS_BEHAVIOUR_OFF: unknown behaviour '{other}'"),
         })
@@ -152,6 +169,7 @@ impl AwsBehaviour {
             value_size: false,
             kms_keys: false,
             undecryptable: false,
+            stale_tag_index: false,
             ..Self::default()
         }
     }
@@ -199,6 +217,16 @@ impl AwsBehaviour {
         Self { undecryptable: false, ..self }
     }
 
+    /// Stale tag index on, with views refreshed after `lag`.
+    pub fn with_tag_index_lag(self, lag: Duration) -> Self {
+        Self { stale_tag_index: true, tag_index_lag: lag, ..self }
+    }
+
+    /// GetResources forwarded to the emulator as it is (its own paging, always current).
+    pub fn without_stale_tag_index(self) -> Self {
+        Self { stale_tag_index: false, ..self }
+    }
+
     /// How long a test waits for a just-written parameter to be listed (the lag and a margin).
     pub fn settle_time(&self) -> Duration {
         if self.listing_lag {
@@ -216,6 +244,8 @@ pub(crate) struct LayerState {
     empty_pages: Mutex<BTreeMap<String, u64>>,
     /// Names whose SecureString cannot be decrypted.
     undecryptable: Mutex<BTreeSet<String>>,
+    /// Behaviour 8: ARN → when the index last looked, and the tags it saw (`None`: not listed).
+    tag_index: Mutex<BTreeMap<String, (Instant, Option<Value>)>>,
 }
 
 impl LayerState {
@@ -279,7 +309,7 @@ impl Upstream<'_> {
     }
 
     /// The layer's own call: `target` (`AmazonSSM.ListTagsForResource`) with `body`, in the client's
-    /// region; `service` replaces `ssm` in the SigV4 credential scope (moto routes by it).
+    /// region; `service` replaces the client's in the SigV4 credential scope (moto routes by it).
     fn call(&self, target: &str, service: &str, body: &Value) -> Response {
         let head: Vec<String> = self
             .request
@@ -289,8 +319,10 @@ impl Upstream<'_> {
                 let lower = line.to_ascii_lowercase();
                 if lower.starts_with("x-amz-target:") {
                     format!("X-Amz-Target: {target}\r\n")
-                } else if lower.starts_with("authorization:") {
-                    line.replace("/ssm/aws4_request", &format!("/{service}/aws4_request"))
+                } else if let (true, Some(end)) = (lower.starts_with("authorization:"), line.find("/aws4_request")) {
+                    // The credential scope's service: `.../us-east-1/<service>/aws4_request`.
+                    let start = line[..end].rfind('/').map_or(end, |i| i + 1);
+                    format!("{}{service}{}", &line[..start], &line[end..])
                 } else {
                     line.clone()
                 }
@@ -308,6 +340,12 @@ impl AwsBehaviour {
     /// Answer one request that passed the fault rules.
     pub(crate) fn serve(&self, addr: &str, request: &Request, state: &LayerState) -> Reply {
         let up = Upstream { addr, request };
+        if self.stale_tag_index
+            && request.service.starts_with("ResourceGroupsTaggingAPI")
+            && request.operation == "GetResources"
+        {
+            return self.get_resources(&up, state);
+        }
         let body: Value = match serde_json::from_slice(&request.body) {
             Ok(body) if request.service == "AmazonSSM" => body,
             _ => return Reply::upstream(up.forward()),
@@ -376,6 +414,53 @@ impl AwsBehaviour {
             return response;
         }
         response.with_json(&body)
+    }
+
+    /// Behaviour 8: the index's view of each ARN asked for, refreshed when older than `tag_index_lag`.
+    fn get_resources(&self, up: &Upstream, state: &LayerState) -> Reply {
+        let body: Value = serde_json::from_slice(&up.request.body).unwrap_or_default();
+        let Some(arns) = body.get("ResourceARNList").and_then(Value::as_array) else {
+            return Reply::upstream(up.forward());
+        };
+        if arns.is_empty()
+            || arns.len() > 100
+            || ["TagFilters", "ResourceTypeFilters", "PaginationToken"].iter().any(|k| body.get(*k).is_some())
+        {
+            return Reply::error(
+                "InvalidParameterException",
+                "ResourceARNList: 1 to 100 ARNs, and no filters or paging",
+            );
+        }
+        let mut mappings = Vec::new();
+        for arn in arns.iter().filter_map(Value::as_str) {
+            let mut index = state.tag_index.lock().unwrap();
+            let fresh = index.get(arn).is_some_and(|(seen, _)| seen.elapsed() < self.tag_index_lag);
+            if !fresh {
+                let view = self.tags_now(up, arn);
+                index.insert(arn.to_owned(), (Instant::now(), view));
+            }
+            if let Some((_, Some(tags))) = index.get(arn) {
+                mappings.push(json!({"ResourceARN": arn, "Tags": tags}));
+            }
+        }
+        Reply::emulated(json_ok(&json!({"ResourceTagMappingList": mappings, "PaginationToken": ""})))
+    }
+
+    /// A parameter's tags as SSM has them now (`None`: no such parameter, or no tags).
+    fn tags_now(&self, up: &Upstream, arn: &str) -> Option<Value> {
+        let rest = arn.split_once(":parameter/")?.1;
+        // A name with a slash in it begins with one; `/x` and `x` share the ARN `parameter/x`.
+        let candidates =
+            if rest.contains('/') { vec![format!("/{rest}")] } else { vec![rest.to_owned(), format!("/{rest}")] };
+        for id in candidates {
+            let body = json!({"ResourceType": "Parameter", "ResourceId": id});
+            let answer = up.call("AmazonSSM.ListTagsForResource", "ssm", &body);
+            if answer.status == 200 {
+                let tags = answer.json().get("TagList").cloned().unwrap_or_else(|| json!([]));
+                return tags.as_array().is_some_and(|t| !t.is_empty()).then_some(tags);
+            }
+        }
+        None
     }
 
     /// Behaviour 3 for AddTagsToResource: the parameter's tags after the call, counted.
@@ -526,7 +611,8 @@ fn each_switch_turns_one_behaviour_off_and_all_of_them_make_off() {
         .without_in_place_checks()
         .without_value_size_limit()
         .without_kms_key_check()
-        .without_undecryptable();
+        .without_undecryptable()
+        .without_stale_tag_index();
     assert_eq!(every, AwsBehaviour::off());
     assert_eq!(AwsBehaviour::off().settle_time(), Duration::ZERO);
     let tuned = AwsBehaviour::off().with_empty_page_rate(0.5).with_seed(7).with_lag(Duration::from_secs(1));

@@ -7,6 +7,7 @@ use serde_json::json;
 use ssm_replicator::domain::{Outcome, Report};
 use ssm_replicator::handler::HandlerError;
 
+use crate::aws_behaviour::AwsBehaviour;
 use crate::faults::{FaultProxy, Rule};
 use crate::support::*;
 
@@ -37,7 +38,7 @@ fn all_calls(report: &Report) -> u64 {
 }
 
 #[tokio::test]
-async fn a_no_change_full_sync_only_reads_and_stays_under_half_a_call_per_parameter() {
+async fn a_no_change_full_sync_only_reads_and_stays_under_half_a_call_per_parameter_tags_included() {
     let w = World::new(&[PREFIX_ONLY]).await;
     let n = 150;
     seed(&w, n).await;
@@ -52,12 +53,13 @@ async fn a_no_change_full_sync_only_reads_and_stays_under_half_a_call_per_parame
     let empty_pages = w.proxy().empty_pages_total() - empty_before;
     assert_eq!(second.summary.get(&Outcome::Unchanged), Some(&(2 * n as u64)), "{:?}", second.summary);
     assert_eq!(total(&second, WRITES), 0, "{:?}", second.api_calls);
-    let tag_reads = total(&second, &["ListTagsForResource"]);
-    let others = all_calls(&second) - tag_reads - empty_pages;
+    // Tags included: the source's come in bulk (GetResources, one call per page of 50).
+    let tag_reads = total(&second, &["ListTagsForResource", "GetResources"]);
+    let others = all_calls(&second) - empty_pages;
     let per_parameter = others as f64 / n as f64;
-    eprintln!("no-change full sync of {n} into 2 targets: {others} calls without tag reads and {empty_pages} injected empty pages = {per_parameter:.3}/parameter; {tag_reads} tag reads; {:?}", second.api_calls);
+    eprintln!("no-change full sync of {n} into 2 targets: {others} calls ({tag_reads} of them tag reads) and {empty_pages} injected empty pages = {per_parameter:.3}/parameter; {:?}", second.api_calls);
     assert!(per_parameter <= 0.5, "{per_parameter} calls per parameter: {:?}", second.api_calls);
-    assert!(calls_in(&second, SOURCE, "ListTagsForResource") <= n as u64);
+    assert_eq!(calls_in(&second, SOURCE, "ListTagsForResource"), 0, "no tag read one by one: {:?}", second.api_calls);
     assert_eq!(calls_in(&second, EAST, "ListTagsForResource") + calls_in(&second, WEST, "ListTagsForResource"), 0);
     assert!(second.parameters.is_empty(), "nothing changed, nothing listed");
 }
@@ -83,13 +85,17 @@ async fn one_percent_changed_writes_exactly_the_changed_parameters_times_the_tar
 }
 
 #[tokio::test]
-async fn tag_drift_in_the_source_is_found_by_every_full_sync() {
-    let w = World::new(&[PREFIX_ONLY]).await;
+async fn tag_drift_in_the_source_is_found_by_every_full_sync_once_the_tag_index_caught_up() {
+    // Source tags come from the tagging API, which lags (behaviour 8): tag drift whose event was lost is
+    // repaired by the first full sync after the index shows it (an event, when it comes, repairs at once).
+    let lag = Duration::from_secs(2);
+    let w = World::with_behaviour(&[PREFIX_ONLY], AwsBehaviour::from_env().with_tag_index_lag(lag)).await;
     let names = seed(&w, 20).await;
     full_sync(&w).await;
     w.tag(SOURCE, &names[0], &[("owner", "alice")]).await;
     w.untag(SOURCE, &names[4], &["team"]).await;
 
+    tokio::time::sleep(lag).await;
     w.settle().await;
     let report = full_sync(&w).await;
     assert_eq!(total(&report, &["PutParameter"]), 0, "a tag change rewrites no value");

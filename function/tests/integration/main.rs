@@ -21,3 +21,4 @@ mod reliability;
 mod replication;
 mod secrets;
 mod selection;
+mod tags_in_bulk;

@@ -14,7 +14,7 @@ use aws_sdk_ssm::config::Credentials;
 use aws_sdk_ssm::types::{ParameterTier, ParameterType, ResourceTypeForTagging, Tag};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
-use ssm_replicator::aws::{self, ApiCalls, KmsKeys, SsmStore};
+use ssm_replicator::aws::{self, ApiCalls, KmsKeys, SsmStore, TagIndex};
 use ssm_replicator::config::Config;
 use ssm_replicator::domain::Owner;
 use ssm_replicator::domain::Report;
@@ -231,7 +231,13 @@ impl World {
                     [(Target::own(EAST), kms(EAST)), (Target::own(WEST), kms(WEST))].into(),
                 );
                 let owner = Owner { account: ACCOUNT.into(), region: SOURCE.into() };
-                let (source, targets) = (ssm(SOURCE), vec![ssm(EAST), ssm(WEST)]);
+                let tagging = aws_sdk_resourcegroupstagging::config::Builder::from(&sdk)
+                    .region(Region::new(SOURCE.to_owned()))
+                    .interceptor(calls.interceptor(SOURCE))
+                    .endpoint_url(if proxied.contains(&SOURCE) { url } else { &own.url });
+                let index =
+                    TagIndex::new(aws_sdk_resourcegroupstagging::Client::from_conf(tagging.build()), SOURCE, ACCOUNT);
+                let (source, targets) = (ssm(SOURCE).with_tag_index(index), vec![ssm(EAST), ssm(WEST)]);
                 Replicator::new(config.clone(), owner, source, targets, keys)
             }
         };
