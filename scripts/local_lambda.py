@@ -2,6 +2,7 @@
 (cargo-lambda's Lambda runtime emulator), invoked over the Lambda invoke API, and event builders."""
 import json
 import os
+from datetime import datetime, timezone
 import signal
 import socket
 import subprocess
@@ -57,6 +58,11 @@ class Function:
             raise LocalLambdaError(f"the function failed: {body['errorMessage']}")
         return body
 
+    def output(self):
+        """Everything the function (and cargo-lambda) has printed so far."""
+        with open(self.log.name, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
     def stop(self):
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -67,14 +73,36 @@ class Function:
         self.log.close()
 
 
+def now_rfc3339():
+    """The current time as EventBridge writes an event's `time` (RFC 3339, UTC), to the millisecond."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def envelope(detail_type, detail, resources=(), source="aws.ssm"):
+    """An EventBridge envelope stamped now: the function measures its ReplicationLatency from `time`."""
     return {"version": "0", "id": "local", "detail-type": detail_type, "source": source, "account": ACCOUNT,
-            "time": "2026-11-21T09:00:00Z", "region": SOURCE, "resources": list(resources), "detail": detail}
+            "time": now_rfc3339(), "region": SOURCE, "resources": list(resources), "detail": detail}
 
 
 def change(operation, name, kind="String"):
     return envelope("Parameter Store Change", {"operation": operation, "name": name, "type": kind},
                     [f"arn:aws:ssm:{SOURCE}:{ACCOUNT}:parameter{name}"])
+
+
+def emf_lines(text):
+    """The CloudWatch EMF documents among the function's output lines (cargo-lambda may prefix a line)."""
+    docs = []
+    for line in text.splitlines():
+        start = line.find('{"')
+        if start < 0 or '"_aws"' not in line:
+            continue
+        try:
+            doc = json.loads(line[start:])
+        except ValueError:
+            continue
+        if isinstance(doc, dict) and "CloudWatchMetrics" in doc.get("_aws", {}):
+            docs.append(doc)
+    return docs
 
 
 def scheduled():

@@ -31,6 +31,9 @@ pub enum Command {
 pub struct Parsed {
     pub trigger: String,
     pub command: Command,
+    /// Epoch milliseconds: when the source changed (an EventBridge event's `time`), or when the full-sync
+    /// chain started (`started_ms` in a hand-off payload). Latency metrics are measured from it.
+    pub since_ms: Option<u64>,
 }
 
 /// Where events must come from: the source region and this account.
@@ -107,11 +110,18 @@ pub fn parse(event: &Value, origin: Origin<'_>) -> Result<Parsed, EventError> {
         });
     }
     check_origin(&envelope, origin)?;
-    match kind {
-        Kind::Native => native(&envelope.detail),
-        Kind::CloudTrail => cloudtrail(&envelope.detail),
-        Kind::Schedule => Ok(Parsed { trigger: "schedule".into(), command: Command::FullSync(Cursor::start()) }),
-    }
+    let since_ms = envelope.time.and_then(|t| u64::try_from(t.timestamp_millis()).ok());
+    let parsed = match kind {
+        Kind::Native => native(&envelope.detail)?,
+        Kind::CloudTrail => cloudtrail(&envelope.detail)?,
+        // A full sync is measured from its own start (the invocation's), not from the schedule's tick.
+        Kind::Schedule => return Ok(parsed_as("schedule", Command::FullSync(Cursor::start()))),
+    };
+    Ok(Parsed { since_ms, ..parsed })
+}
+
+fn parsed_as(trigger: impl Into<String>, command: Command) -> Parsed {
+    Parsed { trigger: trigger.into(), command, since_ms: None }
 }
 
 enum Kind {
@@ -140,9 +150,9 @@ fn native(detail: &Value) -> Result<Parsed, EventError> {
     let trigger = format!("parameter-store-change:{operation}");
     let name = name(detail, "name", "detail.name")?;
     if detail.get("exception").is_some_and(|e| !e.is_null()) {
-        return Ok(Parsed { trigger, command: Command::Ignore(Reason::SourceWriteFailed) });
+        return Ok(parsed_as(trigger, Command::Ignore(Reason::SourceWriteFailed)));
     }
-    Ok(Parsed { trigger, command: Command::Sync(vec![name]) })
+    Ok(parsed_as(trigger, Command::Sync(vec![name])))
 }
 
 fn cloudtrail(detail: &Value) -> Result<Parsed, EventError> {
@@ -153,7 +163,7 @@ fn cloudtrail(detail: &Value) -> Result<Parsed, EventError> {
     let event_name = string(detail, "eventName", "detail.eventName")?;
     let trigger = format!("cloudtrail:{event_name}");
     if detail.get("errorCode").is_some_and(|e| !e.is_null()) {
-        return Ok(Parsed { trigger, command: Command::Ignore(Reason::SourceWriteFailed) });
+        return Ok(parsed_as(trigger, Command::Ignore(Reason::SourceWriteFailed)));
     }
     let request = match detail.get("requestParameters") {
         None | Some(Value::Null) => return Err(EventError::Missing("detail.requestParameters")),
@@ -172,17 +182,18 @@ fn cloudtrail(detail: &Value) -> Result<Parsed, EventError> {
             if kind != "Parameter" {
                 // A tag change on a document, instance, maintenance window, OpsItem…: well formed, just
                 // not ours. Ignored, not an error: an error would be retried and dead-lettered.
-                return Ok(Parsed { trigger, command: Command::Ignore(Reason::NotAParameter) });
+                return Ok(parsed_as(trigger, Command::Ignore(Reason::NotAParameter)));
             }
             let id = string(request, "resourceId", "detail.requestParameters.resourceId")?;
             vec![parse_name(name_from_resource_id(id), "detail.requestParameters.resourceId")?]
         }
         other => return Err(EventError::UnsupportedEventName(clip(other))),
     };
-    Ok(Parsed { trigger, command: Command::Sync(names) })
+    Ok(parsed_as(trigger, Command::Sync(names)))
 }
 
-/// `{"action": "full-sync", "cursor": …}` (the cursor only on a hand-off).
+/// `{"action": "full-sync", "cursor": …, "started_ms": …}` (cursor and start only on a hand-off; payloads
+/// handed on before `started_ms` existed are still accepted).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FullSyncCommand {
@@ -190,6 +201,8 @@ struct FullSyncCommand {
     _action: String,
     #[serde(default)]
     cursor: Option<Cursor>,
+    #[serde(default)]
+    started_ms: Option<u64>,
 }
 
 /// `{"action": "sync", "names": [...]}`.
@@ -204,17 +217,21 @@ struct SyncCommand {
 fn manual(event: &Value) -> Result<Parsed, EventError> {
     let action = event.get("action").and_then(Value::as_str);
     Ok(match action {
-        Some("full-sync") => match from_value::<FullSyncCommand>(event).map_err(EventError::Manual)?.cursor {
-            None => Parsed { trigger: "manual:full-sync".into(), command: Command::FullSync(Cursor::start()) },
-            Some(cursor) if !cursor.token_is_plausible() => {
-                return Err(EventError::WrongType { field: "cursor.token", expected: "a pagination token" })
-            }
-            Some(cursor) => Parsed { trigger: "full-sync:continued".into(), command: Command::FullSync(cursor) },
-        },
+        Some("full-sync") => {
+            let command: FullSyncCommand = from_value(event).map_err(EventError::Manual)?;
+            let parsed = match command.cursor {
+                None => parsed_as("manual:full-sync", Command::FullSync(Cursor::start())),
+                Some(cursor) if !cursor.token_is_plausible() => {
+                    return Err(EventError::WrongType { field: "cursor.token", expected: "a pagination token" })
+                }
+                Some(cursor) => parsed_as("full-sync:continued", Command::FullSync(cursor)),
+            };
+            Parsed { since_ms: command.started_ms, ..parsed }
+        }
         Some("sync") => {
             let command: SyncCommand = from_value(event).map_err(EventError::Manual)?;
             let names = names(Some(&command.names), "names")?;
-            Parsed { trigger: "manual:sync".into(), command: Command::Sync(names) }
+            parsed_as("manual:sync", Command::Sync(names))
         }
         Some(other) => return Err(EventError::UnknownAction(clip(other))),
         None => return Err(EventError::WrongType { field: "action", expected: "a string: 'sync' or 'full-sync'" }),

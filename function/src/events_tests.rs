@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::domain::Target;
+use serde_json::json;
 
 const ORIGIN: Origin<'static> = Origin { region: "us-east-1", account: "123456789012" };
 
@@ -159,4 +160,23 @@ fn serde_errors_do_not_echo_string_values() {
     let raw = r#"{"detail-type": "Scheduled Event", "source": "aws.events", "region": "us-east-1", "account": "123456789012", "time": "hunter2", "detail": {}}"#;
     let err = parse_str(raw, ORIGIN).unwrap_err().to_string();
     assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn change_events_carry_their_time_and_hand_offs_the_chain_start() {
+    let p = parsed("native-create.json");
+    let time = fixture("native-create.json");
+    let value: Value = serde_json::from_str(&time).unwrap();
+    let expected = aws_smithy_types::DateTime::from_str(
+        value["time"].as_str().unwrap(),
+        aws_smithy_types::date_time::Format::DateTime,
+    )
+    .unwrap();
+    assert_eq!(p.since_ms, u64::try_from(expected.to_millis().unwrap()).ok());
+    assert_eq!(parsed("scheduled.json").since_ms, None, "a full sync is measured from its own start");
+    assert_eq!(parsed("full-sync-continued.json").since_ms, None, "a hand-off from before started_ms");
+    let handed =
+        json!({"action": "full-sync", "cursor": {"phase": "source", "prefix": 0}, "started_ms": 1_800_000_000_000_u64});
+    let p = parse(&handed, ORIGIN).unwrap();
+    assert_eq!((p.trigger.as_str(), p.since_ms), ("full-sync:continued", Some(1_800_000_000_000)));
 }

@@ -9,6 +9,7 @@ use crate::aws::ApiCalls;
 use crate::domain::{ParameterResult, Reason, Report};
 use crate::engine::{FullSyncError, Replicator};
 use crate::events::{self, Command, EventError, Origin};
+use crate::metrics::{self, LatencyOrigin, Metrics, Trigger};
 use crate::ports::{Continuation, KeyResolver, ParameterStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +41,19 @@ impl<S: ParameterStore, K: KeyResolver, C: Continuation> Handler<S, K, C> {
 
     /// Handle one event. A full sync stops after the page during which `deadline` passes and hands on.
     pub async fn handle(&self, event: &Value, deadline: Option<Instant>) -> Result<Report, HandlerError> {
+        self.handle_metered(event, deadline, &mut Metrics::new("")).await
+    }
+
+    /// `handle`, recording every result into `metrics` (with its latency) as it is produced, failed
+    /// invocations included: the caller flushes them (the Lambda writes EMF lines to stdout).
+    pub async fn handle_metered(
+        &self,
+        event: &Value,
+        deadline: Option<Instant>,
+        metrics: &mut Metrics,
+    ) -> Result<Report, HandlerError> {
         let started = Instant::now();
+        let started_ms = metrics::now_ms();
         let before = self.calls.snapshot();
         let origin =
             Origin { region: &self.replicator.config().source_region, account: &self.replicator.owner().account };
@@ -58,11 +71,23 @@ impl<S: ParameterStore, K: KeyResolver, C: Continuation> Handler<S, K, C> {
                 if names.iter().all(|n| !selection.covers(n)) {
                     report.ignored = Some(Reason::OutsidePrefixes);
                 }
-                self.replicator.sync_names(&names, &mut report).await
+                self.replicator.sync_names(&names, &mut report).await;
+                let trigger = if report.trigger.starts_with("manual:") { Trigger::Manual } else { Trigger::Event };
+                // From the source change (the event's time); a manual command from its arrival.
+                let latency = LatencyOrigin { trigger, since_ms: parsed.since_ms.unwrap_or(started_ms) };
+                for r in &report.parameters {
+                    metrics.record(r, latency);
+                }
             }
             Command::Ignore(reason) => report.ignored = Some(reason),
             Command::FullSync(cursor) => {
-                let mut sink = |r: ParameterResult| report.tally(r);
+                // A chain handed on carries its start; a new one starts now.
+                let chain_start = parsed.since_ms.unwrap_or(started_ms);
+                let latency = LatencyOrigin { trigger: Trigger::FullSync, since_ms: chain_start };
+                let mut sink = |r: ParameterResult| {
+                    metrics.record(&r, latency);
+                    report.tally(r);
+                };
                 let progress = self
                     .replicator
                     .full_sync(cursor, deadline, &mut sink)
@@ -71,7 +96,7 @@ impl<S: ParameterStore, K: KeyResolver, C: Continuation> Handler<S, K, C> {
                 report.notes = progress.notes;
                 match progress.next {
                     Some(next) => {
-                        let payload = json!({"action": "full-sync", "cursor": next});
+                        let payload = json!({"action": "full-sync", "cursor": next, "started_ms": chain_start});
                         self.continuation.hand_off(&payload).await.map_err(HandlerError::HandOff)?;
                         info!(cursor = ?next, "full sync handed on");
                         report.next = Some(next);

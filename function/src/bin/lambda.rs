@@ -9,6 +9,7 @@ use serde_json::Value;
 use ssm_replicator::aws::{self, ApiCalls};
 use ssm_replicator::config::Config;
 use ssm_replicator::handler::Handler;
+use ssm_replicator::metrics::Metrics;
 use ssm_replicator::telemetry;
 
 #[tokio::main]
@@ -23,6 +24,7 @@ async fn main() -> Result<(), Error> {
     let replicator = aws::connect(&sdk, config, &calls).await?;
     let handler = Handler::new(replicator, calls, continuation);
     let handler = &handler;
+    let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = budget_end(event.context.deadline, reserve);
         tracing::debug!(
@@ -30,7 +32,13 @@ async fn main() -> Result<(), Error> {
             budget_ms = deadline.saturating_duration_since(Instant::now()).as_millis(),
             "time budget"
         );
-        handler.handle(&event.payload, Some(deadline)).await.map_err(Error::from)
+        // CloudWatch metrics in the Embedded Metric Format: lines on stdout, failed invocations included.
+        let mut metrics = Metrics::new(function.as_str());
+        let result = handler.handle_metered(&event.payload, Some(deadline), &mut metrics).await;
+        if let Err(e) = metrics.flush(&mut std::io::stdout().lock()) {
+            tracing::warn!(error = %e, "could not write the metric lines");
+        }
+        result.map_err(Error::from)
     }))
     .await
 }
