@@ -167,9 +167,10 @@ export class Monitoring extends Construct {
     // volume (a few changes a minute at most) p99 is close to the slowest replica of the period, so one late
     // replica (an event Lambda retried after a throttled attempt) is one breaching period, not a page; a
     // backlog (throttling, a full queue, a slow target) keeps writing late replicas and pages within 15
-    // minutes. Evaluated however few samples there are (CloudWatch would otherwise ignore a p99 of under
-    // 1,000 values: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html);
-    // no replica written in a period is not breaching.
+    // minutes. Evaluated however few samples there are (`evaluate`, stated: with `ignore` a p99 of fewer than
+    // 1,000 values would never change the alarm's state, and this tool rarely writes that many replicas in 5
+    // minutes: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html);
+    // a period without a replica written is not breaching.
     alarm('ReplicationLatencyP99', `ssm-replicator: p99 replication latency above the ${config.latencyObjectiveMinutes}-minute objective ` +
       '(see README: throttling, Failed, the dead-letter queues)', latencyP99, {
       threshold: objective.toMilliseconds(),
