@@ -105,13 +105,13 @@ def deployed():
     body = client("cloudformation").get_template(StackName=STACK)["TemplateBody"]
     body = json.loads(body) if isinstance(body, str) else body
     kinds = [r["Type"] for r in body["Resources"].values()]
-    for kind, count in [("AWS::CloudWatch::Alarm", 5), ("AWS::Lambda::EventInvokeConfig", 1),
-                        ("AWS::Logs::MetricFilter", 3), ("AWS::SQS::QueuePolicy", 2)]:
+    for kind, count in [("AWS::CloudWatch::Alarm", 7), ("AWS::Lambda::EventInvokeConfig", 1),
+                        ("AWS::Logs::MetricFilter", 1), ("AWS::SQS::QueuePolicy", 2)]:
         if kinds.count(kind) != count:
             fail(f"the deployed template has {kinds.count(kind)} {kind}, expected {count}")
     print(f"deploy check: {STACK} deployed — function {fn_name} (environment as synthesized), role with "
           f"{len(sids)} statements, 4 rules targeting it, 2 dead-letter queues, alarm topic, dashboard; "
-          f"5 alarms, the async-invoke settings, 3 metric filters and 2 queue policies in the deployed "
+          f"7 alarms, the async-invoke settings, 1 metric filter and 2 queue policies in the deployed "
           f"template (the emulator's CloudFormation does not create those types)")
     json.dump({"function": fn_name, "role": role_name, "rules": rules, "topic": topic, "dashboard": dashboard,
                "queues": by_type["AWS::SQS::Queue"]}, open("/tmp/ssm-replicator-deployed.json", "w"))

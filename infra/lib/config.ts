@@ -52,6 +52,11 @@ export interface ReplicatorConfig {
   readonly terminationProtection: boolean;
   /** Reserved concurrency of the function; absent: none (the function shares the account's pool). */
   readonly reservedConcurrency?: number;
+  /**
+   * Replication latency objective (source change, or full sync start, to replica written), in minutes: the
+   * ReplicationLatencyP99 alarm's threshold and the line on the dashboard's latency graph. Default 15.
+   */
+  readonly latencyObjectiveMinutes: number;
 }
 
 export class ConfigError extends Error {}
@@ -66,7 +71,7 @@ const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const FIELDS = [
   'account', 'sourceRegion', 'targets', 'targetRoleName', 'extraTrustedPrincipals', 'selectionMode', 'selectionTag', 'pathPrefixes', 'kmsKeys',
   'deleteReplicas', 'adoptUnmanaged', 'schedule', 'fullSyncIntervalMinutes', 'cloudTrail', 'alarmEmail',
-  'logRetentionDays', 'initialSync', 'reservedConcurrency', 'terminationProtection',
+  'logRetentionDays', 'initialSync', 'reservedConcurrency', 'terminationProtection', 'latencyObjectiveMinutes',
 ];
 
 export const ENVIRONMENTS_DIR = path.join(__dirname, '..', 'environments');
@@ -84,6 +89,44 @@ export function overduePeriodMinutes(fullSyncIntervalMinutes: number): number {
 export const OVERDUE_EVALUATION_PERIODS = 1;
 /** CloudWatch's bound on period × evaluation periods for periods of an hour or more (seven days). */
 export const MAX_ALARM_WINDOW_SECONDS = 604_800;
+
+/**
+ * Default replication latency objective: 15 minutes, what S3 Replication Time Control promises for 99.99 %
+ * of objects (https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-time-control.html).
+ */
+export const DEFAULT_LATENCY_OBJECTIVE_MINUTES = 15;
+/**
+ * The most the objective may be (8 hours): no event-path replica is later than EventBridge's retries (2
+ * hours, the rules' MaximumEventAgeInSeconds) plus Lambda's maximum event age (6 hours, the function's): an
+ * older event goes to a dead-letter queue instead of being replicated late, so a larger objective could
+ * never be breached. https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html
+ */
+export const MAX_LATENCY_OBJECTIVE_MINUTES = 480;
+
+/**
+ * The DriftRepaired alarm's window: it pages when full syncs keep repairing drift (events keep being lost)
+ * for a day, not when one full sync repairs something. Parameter Store events are best effort, so an
+ * occasional repair is the design working; and a first deployment's initial full sync writes every replica
+ * once, which must page nobody.
+ *
+ * Period: the full-sync interval, at least an hour (with a period as short as a 15-minute interval, a full
+ * sync whose writes land just after a period boundary leaves a period without data, which resets the alarm:
+ * timing, not drift, would decide; an hour holds two or more full syncs). Evaluation periods: enough to
+ * cover a day, at least two. The alarm needs every one of them breaching (datapointsToAlarm = evaluation
+ * periods), with missing data (no full sync wrote anything) not breaching: drift in each full-sync period
+ * for a day — and at least two full syncs in a row — pages; the initial full sync alone never can, even a
+ * large one that writes for several hours at Parameter Store's ~3 write TPS.
+ *
+ * Window (period × evaluation periods): under two days for intervals under a day; twice the interval above
+ * that, which the interval's bound (3.5 days, see the overdue alarm) keeps within CloudWatch's 604,800 s
+ * ("Period multiplied by EvaluationPeriods can't be more than 604,800 seconds. For alarms with a period of
+ * less than one hour (3,600 seconds), the total evaluation period can't be longer than one day",
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+ */
+export function driftAlarmWindow(fullSyncIntervalMinutes: number): { periodMinutes: number; evaluationPeriods: number } {
+  const periodMinutes = Math.max(fullSyncIntervalMinutes, 60);
+  return { periodMinutes, evaluationPeriods: Math.max(Math.ceil(1440 / periodMinutes), 2) };
+}
 
 /** Read and validate environments/<name>.json. */
 export function loadEnvironment(name: string, dir = ENVIRONMENTS_DIR): ReplicatorConfig {
@@ -253,6 +296,13 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
       `(twice the interval); CloudWatch allows at most ${MAX_ALARM_WINDOW_SECONDS} s, so at most ` +
       `${MAX_ALARM_WINDOW_SECONDS / 60 / 2 / OVERDUE_EVALUATION_PERIODS} minutes (3.5 days) between full syncs`);
   }
+  const drift = driftAlarmWindow(fullSyncIntervalMinutes);
+  if (drift.periodMinutes * 60 * drift.evaluationPeriods > MAX_ALARM_WINDOW_SECONDS) {
+    fail('schedule', `a full sync every ${fullSyncIntervalMinutes} minutes gives the DriftRepaired alarm a window over ${MAX_ALARM_WINDOW_SECONDS} s`);
+  }
+  const latencyObjectiveMinutes = o.latencyObjectiveMinutes === undefined
+    ? DEFAULT_LATENCY_OBJECTIVE_MINUTES
+    : int('latencyObjectiveMinutes', 1, MAX_LATENCY_OBJECTIVE_MINUTES);
 
   const alarmEmail = str('alarmEmail', false);
   if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) fail('alarmEmail', `'${alarmEmail}' is not an e-mail address`);
@@ -286,6 +336,7 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     // account concurrency value that is shown, minus 100"),
     // https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
     reservedConcurrency: o.reservedConcurrency === undefined ? undefined : int('reservedConcurrency', 1, 1000),
+    latencyObjectiveMinutes,
   };
 }
 

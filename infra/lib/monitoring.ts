@@ -1,11 +1,15 @@
-// Alarms to an SNS topic, and a dashboard. Replication metrics come from the function's JSON logs through
-// metric filters (FILTERS: infra/test/alarms.test.ts ties each pattern to the log call in the Rust code).
+// Alarms to an SNS topic, and a dashboard. Replication metrics come from the function's CloudWatch Embedded
+// Metric Format lines (EMF_METRICS, namespace SsmReplicator, dimension FunctionName; function/src/metrics.rs
+// writes them, infra/test/alarms.test.ts ties each name and dimension key to it). The one log metric filter
+// left counts completed full syncs (FILTERS: the same test ties its pattern to the log call in the Rust code).
 //
 // Alarms page on what is left after the retries, never on an error a retry fixes: events EventBridge could
 // not deliver after its retries (RuleDeadLetters), invocations that failed after Lambda's retries
 // (FailedInvocations), on-failure records Lambda could not deliver (DestinationDeliveryFailures), permanent
-// per-parameter failures (FailedReplications, reason not `transient`) and a full sync that stopped
-// completing. Function errors (each failed attempt, retried) are on the dashboard only.
+// per-parameter failures (FailedPermanently: reason not `transient`), a full sync that stopped completing,
+// replicas later than the latency objective (ReplicationLatencyP99) and full syncs that keep repairing drift
+// for a day (DriftRepaired: events are being lost). Function errors (each failed attempt, retried) are on
+// the dashboard only.
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -17,20 +21,31 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { OVERDUE_EVALUATION_PERIODS, ReplicatorConfig, overduePeriodMinutes } from './config';
+import { OVERDUE_EVALUATION_PERIODS, ReplicatorConfig, driftAlarmWindow, overduePeriodMinutes } from './config';
 
 export const NAMESPACE = 'SsmReplicator';
 
 /**
+ * The EMF metrics the dashboard and alarms use (function/src/metrics.rs writes them, with the dimension sets
+ * [FunctionName] and [FunctionName, Target] or [FunctionName, Reason]; FailedPermanently [FunctionName]
+ * only). Counts: replicas created, updated or deleted (Replicated); written by a full sync, i.e. an event was
+ * missed (DriftRepaired); failed, any reason (Failed), and failed for a reason other than `transient`
+ * (FailedPermanently). ReplicationLatency: milliseconds from the source change (or the full sync's start) to
+ * the replica written, published as value arrays, so percentiles work.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ */
+export const EMF_METRICS = ['Replicated', 'DriftRepaired', 'Failed', 'FailedPermanently', 'ReplicationLatency'] as const;
+export type EmfMetric = (typeof EMF_METRICS)[number];
+/** The EMF dimension keys the dashboard and alarms use: every metric is read for the function as a whole. */
+export const EMF_DIMENSIONS = ['FunctionName'] as const;
+
+/**
  * Metric filter patterns on the function's JSON log lines (tracing's JSON format: the event's fields, its
- * message included, under `fields`). Transient failures are retried (the invocation fails, Lambda retries it,
- * then the FailedInvocations queue holds it; a full sync repairs on its next run): they do not count.
+ * message included, under `fields`): only what no EMF metric counts.
  * JSON filter syntax (`=`, `!=`, `&&`, `||` on `$.` selectors):
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
  */
 export const FILTERS = {
-  FailedReplications: '{ $.fields.message = "replication result" && $.fields.outcome = "failed" && $.fields.reason != "transient" }',
-  WrittenReplications: '{ $.fields.message = "replication result" && ($.fields.outcome = "created" || $.fields.outcome = "updated" || $.fields.outcome = "deleted") }',
   FullSyncCompleted: '{ $.fields.message = "full sync complete" }',
 };
 
@@ -99,9 +114,21 @@ export class Monitoring extends Construct {
       });
       return new cloudwatch.Metric({ namespace: NAMESPACE, metricName: name, statistic: 'Sum', period: Duration.minutes(5) });
     };
-    const failed = fromLogs('FailedReplications');
-    const written = fromLogs('WrittenReplications');
     const completed = fromLogs('FullSyncCompleted');
+    const emf = (name: EmfMetric, statistic: string) => new cloudwatch.Metric({
+      namespace: NAMESPACE,
+      metricName: name,
+      dimensionsMap: { FunctionName: props.function.functionName },
+      statistic,
+      period: Duration.minutes(5),
+    });
+    const replicated = emf('Replicated', 'Sum');
+    const failed = emf('Failed', 'Sum');
+    const failedPermanently = emf('FailedPermanently', 'Sum');
+    const drift = emf('DriftRepaired', 'Sum');
+    const latencyP50 = emf('ReplicationLatency', 'p50');
+    const latencyP99 = emf('ReplicationLatency', 'p99');
+    const objective = Duration.minutes(config.latencyObjectiveMinutes);
 
     const alarm = (alarmId: string, description: string, metric: cloudwatch.Metric, opts: Partial<cloudwatch.CreateAlarmOptions> = {}) => {
       const a = metric.createAlarm(this, alarmId, {
@@ -124,7 +151,10 @@ export class Monitoring extends Construct {
       alarm(`${name}Depth`, `ssm-replicator: messages in the ${name} dead-letter queue (see README: redriving)`,
         queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }));
     }
-    alarm('FailedReplicationsAlarm', 'ssm-replicator: replications failed permanently (reason codes in the logs)', failed);
+    // Transient failures are retried (the invocation fails, Lambda retries it, then the FailedInvocations
+    // queue holds it; a full sync repairs on its next run): FailedPermanently leaves them out.
+    alarm('FailedReplicationsAlarm', 'ssm-replicator: replications failed permanently (reason codes in the logs and the Failed metric\'s Reason dimension)',
+      failedPermanently);
     const interval = Duration.minutes(overduePeriodMinutes(config.fullSyncIntervalMinutes));
     alarm('FullSyncOverdue', `ssm-replicator: no full sync completed in ${interval.toMinutes()} minutes`,
       completed.with({ period: interval }), {
@@ -133,11 +163,45 @@ export class Monitoring extends Construct {
         evaluationPeriods: OVERDUE_EVALUATION_PERIODS,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
+    // p99 of the latency over 5 minutes above the objective in 2 of the last 3 periods. At this tool's
+    // volume (a few changes a minute at most) p99 is close to the slowest replica of the period, so one late
+    // replica (an event Lambda retried after a throttled attempt) is one breaching period, not a page; a
+    // backlog (throttling, a full queue, a slow target) keeps writing late replicas and pages within 15
+    // minutes. Evaluated however few samples there are (`evaluate`, stated: with `ignore` a p99 of fewer than
+    // 1,000 values would never change the alarm's state, and this tool rarely writes that many replicas in 5
+    // minutes: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html);
+    // a period without a replica written is not breaching.
+    alarm('ReplicationLatencyP99', `ssm-replicator: p99 replication latency above the ${config.latencyObjectiveMinutes}-minute objective ` +
+      '(see README: throttling, Failed, the dead-letter queues)', latencyP99, {
+      threshold: objective.toMilliseconds(),
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      evaluateLowSampleCountPercentile: 'evaluate',
+    });
+    // Full syncs keep repairing drift: events are being lost (a disabled rule, a dead-letter queue filling
+    // up, a target changed by hand). Period and evaluation periods: driftAlarmWindow (config.ts) says why.
+    const driftWindow = driftAlarmWindow(config.fullSyncIntervalMinutes);
+    alarm('DriftRepaired', `ssm-replicator: full syncs repaired drift in every ${driftWindow.periodMinutes}-minute period for ` +
+      `${driftWindow.periodMinutes * driftWindow.evaluationPeriods / 60} hours (events are being lost; see README)`,
+    drift.with({ period: Duration.minutes(driftWindow.periodMinutes) }), {
+      evaluationPeriods: driftWindow.evaluationPeriods,
+      datapointsToAlarm: driftWindow.evaluationPeriods,
+    });
 
     new cloudwatch.Dashboard(this, 'Dashboard', {
       widgets: [
         [
-          new cloudwatch.GraphWidget({ title: 'Replications', left: [written, failed], width: 12 }),
+          new cloudwatch.GraphWidget({
+            title: 'Replication latency (ms)',
+            // Labelled here only: an alarm on a labelled metric renders as metric math.
+            left: [latencyP50.with({ label: 'p50' }), latencyP99.with({ label: 'p99' })],
+            leftAnnotations: [{ value: objective.toMilliseconds(), label: `objective: ${config.latencyObjectiveMinutes} min`, color: cloudwatch.Color.RED }],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({ title: 'Replications', left: [replicated, failed, failedPermanently], width: 12 }),
+        ],
+        [
+          new cloudwatch.GraphWidget({ title: 'Drift repaired by full syncs', left: [drift.with({ period: Duration.hours(1) })], width: 12 }),
           new cloudwatch.GraphWidget({ title: 'Full syncs completed', left: [completed.with({ period: Duration.hours(1) })], width: 12 }),
         ],
         [

@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError, functionEnvironment, loadEnvironment, parseConfig } from '../lib/config';
+import { ConfigError, MAX_ALARM_WINDOW_SECONDS, driftAlarmWindow, functionEnvironment, loadEnvironment, parseConfig } from '../lib/config';
 import { BASE } from './helpers';
 
 const bad = (overrides: Record<string, unknown>) => () => parseConfig('dev', { ...BASE, ...overrides });
@@ -38,6 +38,10 @@ describe('environment configuration', () => {
       [{ alarmEmail: 'nobody' }, /alarmEmail: 'nobody' is not an e-mail address/],
       [{ logRetentionDays: 10 }, /logRetentionDays: must be one of/],
       [{ reservedConcurrency: 0 }, /reservedConcurrency: must be a whole number from 1 to 1000/],
+      [{ latencyObjectiveMinutes: 0 }, /latencyObjectiveMinutes: must be a whole number from 1 to 480/],
+      [{ latencyObjectiveMinutes: 481 }, /latencyObjectiveMinutes: must be a whole number from 1 to 480/],
+      [{ latencyObjectiveMinutes: 7.5 }, /latencyObjectiveMinutes: must be a whole number from 1 to 480/],
+      [{ latencyObjectiveMinutes: '15' }, /latencyObjectiveMinutes: must be a whole number from 1 to 480/],
       [{ colour: 'blue' }, /colour: unknown field/],
     ];
     for (const [overrides, message] of cases) {
@@ -69,6 +73,25 @@ describe('environment configuration', () => {
     expect(parseConfig('dev', { ...BASE, schedule: 'cron(0 0 * * ? *)', fullSyncIntervalMinutes: 5040 }).fullSyncIntervalMinutes).toBe(5040);
     expect(bad({ schedule: 'rate(4 days)' })).toThrow(/schedule: a full sync every 5760 minutes gives the overdue alarm a 691200 s window .* at most 604800 s/);
     expect(bad({ schedule: 'cron(0 0 * * ? *)', fullSyncIntervalMinutes: 5041 })).toThrow(/at most 5040 minutes/);
+  });
+
+  test('latencyObjectiveMinutes is optional: 15 minutes (S3 Replication Time Control\'s promise) unless set', () => {
+    expect(parseConfig('dev', BASE).latencyObjectiveMinutes).toBe(15);
+    expect(parseConfig('dev', { ...BASE, latencyObjectiveMinutes: 5 }).latencyObjectiveMinutes).toBe(5);
+    expect(parseConfig('dev', { ...BASE, latencyObjectiveMinutes: 480 }).latencyObjectiveMinutes).toBe(480);
+  });
+
+  test('the DriftRepaired alarm: a period of the full-sync interval (at least an hour), at least a day and two periods, within 604,800 s', () => {
+    // Every interval the configuration accepts (15 minutes to 3.5 days).
+    for (let interval = 15; interval <= 5040; interval += 1) {
+      const { periodMinutes, evaluationPeriods } = driftAlarmWindow(interval);
+      expect(periodMinutes).toBe(Math.max(interval, 60));
+      expect(evaluationPeriods).toBeGreaterThanOrEqual(2);
+      expect(periodMinutes * evaluationPeriods).toBeGreaterThanOrEqual(1440);
+      expect(periodMinutes * 60 * evaluationPeriods).toBeLessThanOrEqual(MAX_ALARM_WINDOW_SECONDS);
+    }
+    expect(driftAlarmWindow(30)).toEqual({ periodMinutes: 60, evaluationPeriods: 24 });
+    expect(driftAlarmWindow(5040)).toEqual({ periodMinutes: 5040, evaluationPeriods: 2 });
   });
 
   test('reservedConcurrency is optional: absent means none', () => {

@@ -65,3 +65,22 @@ export function statements(template: Template): Statement[] {
 
 export const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 export const resources = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
+
+/**
+ * The dashboard's body as JSON, its CloudFormation references written `<Ref:LogicalId>` and
+ * `<GetAtt:LogicalId.Attribute>` (the body is an Fn::Join of strings and references such as the function's
+ * name).
+ */
+export function dashboardBody(template: Template): any {
+  const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as any[];
+  if (dashboards.length !== 1) throw new Error(`expected one dashboard, found ${dashboards.length}`);
+  const body = dashboards[0].Properties.DashboardBody;
+  const parts: unknown[] = typeof body === 'string' ? [body] : body['Fn::Join'][1];
+  const text = (p: any): string => {
+    if (typeof p === 'string') return p;
+    if (p.Ref) return `<Ref:${p.Ref}>`;
+    if (p['Fn::GetAtt']) return `<GetAtt:${p['Fn::GetAtt'].join('.')}>`;
+    throw new Error(`unexpected part of the dashboard body: ${JSON.stringify(p)}`);
+  };
+  return JSON.parse(parts.map(text).join(''));
+}

@@ -2,7 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { functionEnvironment } from '../lib/config';
 import { ABSENT, BATCH_DELETE_EVENTS, CHANGE_OPERATIONS, TAG_EVENTS } from '../lib/rules';
 import { TARGET_ACTIONS } from '../lib/permissions';
-import { actions, resources, statements, synth } from './helpers';
+import { actions, dashboardBody, resources, statements, synth } from './helpers';
 
 const SSM_WRITES = TARGET_ACTIONS.filter((a) => !/Get|List/.test(a));
 
@@ -173,22 +173,99 @@ describe('rules', () => {
 });
 
 describe('monitoring', () => {
-  test('alarms for undeliverable failures, both DLQs, failed replications and an overdue full sync, all to the topic', () => {
+  const fnRef = { Ref: Match.stringLikeRegexp('^ReplicatorFunction') };
+
+  test('alarms for undeliverable failures, both DLQs, failed replications, an overdue full sync, latency and drift, all to the topic', () => {
     const { template } = synth();
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(7);
     for (const a of alarms) {
       expect((a as any).Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/MonitoringAlarms/) }]);
+      expect((a as any).Properties.AlarmDescription).toMatch(/^ssm-replicator: /);
     }
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'FullSyncCompleted', ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching', Period: 7200,
     });
-    template.hasResourceProperties('AWS::Logs::MetricFilter', {
-      FilterPattern: '{ $.fields.message = "replication result" && $.fields.outcome = "failed" && $.fields.reason != "transient" }',
-      MetricTransformations: [Match.objectLike({ MetricName: 'FailedReplications', MetricNamespace: 'SsmReplicator' })],
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'SsmReplicator', MetricName: 'FailedPermanently', Dimensions: [{ Name: 'FunctionName', Value: fnRef }],
+      Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0,
     });
+    template.resourcePropertiesCountIs('AWS::Logs::MetricFilter', {
+      MetricTransformations: [Match.objectLike({ MetricName: Match.stringLikeRegexp('^(FailedReplications|WrittenReplications)$') })],
+    }, 0);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  test('ReplicationLatencyP99: p99 of ReplicationLatency for the function above 15 minutes (900,000 ms) by default', () => {
+    const { template } = synth();
+    const latency = template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ReplicationLatency' } });
+    expect(Object.keys(latency)).toEqual([expect.stringMatching(/^MonitoringReplicationLatencyP99/)]);
+    const p = (Object.values(latency)[0] as any).Properties;
+    expect(p).toEqual(expect.objectContaining({
+      Namespace: 'SsmReplicator',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: expect.stringMatching(/^ReplicatorFunction/) } }],
+      ExtendedStatistic: 'p99',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 900000,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+      EvaluateLowSampleCountPercentile: 'evaluate',
+      AlarmActions: [{ Ref: expect.stringMatching(/MonitoringAlarms/) }],
+    }));
+    expect(p.Statistic).toBeUndefined();
+    expect(p.AlarmDescription).toMatch(/^ssm-replicator: p99 replication latency above the 15-minute objective/);
+  });
+
+  test('a configured latencyObjectiveMinutes sets the alarm threshold and the dashboard annotation', () => {
+    const { template } = synth({ latencyObjectiveMinutes: 5 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ReplicationLatency', Threshold: 300000 });
+    const latency = dashboardBody(template).widgets.find((w: any) => w.properties.title.startsWith('Replication latency'));
+    expect(latency.properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 300000, label: 'objective: 5 min' })]);
+  });
+
+  test('DriftRepaired: drift repaired in every hour of a day (full sync hourly), missing data not breaching', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'SsmReplicator', MetricName: 'DriftRepaired', Dimensions: [{ Name: 'FunctionName', Value: fnRef }],
+      Statistic: 'Sum', Period: 3600, EvaluationPeriods: 24, DatapointsToAlarm: 24,
+      ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('MonitoringAlarms') }],
+    });
+  });
+
+  test.each([
+    ['rate(15 minutes)', 3600, 24],
+    ['rate(30 minutes)', 3600, 24],
+    ['rate(5 hours)', 18000, 5],
+    ['rate(1 day)', 86400, 2],
+    ['rate(3 days)', 259200, 2],
+  ])('DriftRepaired with %s: period %i s, %i evaluation periods, all breaching', (schedule, period, evaluationPeriods) => {
+    const { template } = synth({ schedule });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'DriftRepaired', Period: period, EvaluationPeriods: evaluationPeriods, DatapointsToAlarm: evaluationPeriods,
+    });
+  });
+
+  test('dashboard: latency p50/p99 with the objective, replicated/failed, drift repaired, full syncs, function, dead letters', () => {
+    const { template } = synth();
+    const widgets = dashboardBody(template).widgets.map((w: any) => w.properties);
+    const fn = expect.stringMatching(/^<Ref:ReplicatorFunction/);
+    const titled = (prefix: string) => widgets.find((w: any) => w.title.startsWith(prefix));
+    expect(widgets.map((w: any) => w.title)).toEqual([
+      'Replication latency (ms)', 'Replications', 'Drift repaired by full syncs', 'Full syncs completed', 'Function', 'Dead letters',
+    ]);
+    expect(titled('Replication latency').metrics).toEqual([
+      ['SsmReplicator', 'ReplicationLatency', 'FunctionName', fn, expect.objectContaining({ stat: 'p50' })],
+      ['SsmReplicator', 'ReplicationLatency', 'FunctionName', fn, expect.objectContaining({ stat: 'p99' })],
+    ]);
+    expect(titled('Replication latency').annotations.horizontal).toEqual([expect.objectContaining({ value: 900000 })]);
+    expect(titled('Replications').metrics).toEqual(['Replicated', 'Failed', 'FailedPermanently'].map((name) =>
+      ['SsmReplicator', name, 'FunctionName', fn, { stat: 'Sum' }]));
+    expect(titled('Drift repaired').metrics).toEqual([['SsmReplicator', 'DriftRepaired', 'FunctionName', fn, { period: 3600, stat: 'Sum' }]]);
+    expect(titled('Full syncs completed').metrics).toEqual([['SsmReplicator', 'FullSyncCompleted', { period: 3600, stat: 'Sum' }]]);
   });
 });
 
