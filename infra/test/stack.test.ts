@@ -10,9 +10,12 @@ describe('IAM: least privilege', () => {
   const { template } = synth({ initialSync: true });
   const all = statements(template);
 
-  test('no "*" resource except DescribeParameters', () => {
+  // Neither action supports resource-level permissions (Service Authorization Reference: "Actions defined by
+  // AWS Systems Manager" and "Actions defined by Amazon Resource Group Tagging API"); both only read.
+  test('no "*" resource except DescribeParameters, and GetResources held to the source region', () => {
     const star = all.filter((s) => resources(s).includes('*'));
-    expect(star.map(actions)).toEqual([['ssm:DescribeParameters']]);
+    expect(star.map(actions)).toEqual([['ssm:DescribeParameters'], ['tag:GetResources']]);
+    expect(star[1].Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': 'us-east-1' } });
   });
 
   test('no SSM write action on the source region; writes only on target prefixes', () => {

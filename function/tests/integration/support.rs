@@ -358,8 +358,23 @@ impl World {
             .values(name)
             .build()
             .unwrap();
-        let out = self.ssm(region).describe_parameters().parameter_filters(filter).send().await.unwrap();
-        out.parameters().first().cloned().unwrap_or_else(|| panic!("{name} not described in {region}"))
+        // Pages may be empty before the one that holds it (the emulator pages before it filters, as AWS does).
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .ssm(region)
+                .describe_parameters()
+                .parameter_filters(filter.clone())
+                .set_next_token(token)
+                .send()
+                .await
+                .unwrap();
+            if let Some(found) = out.parameters().first() {
+                return found.clone();
+            }
+            token = out.next_token().map(str::to_owned);
+            assert!(token.is_some(), "{name} not described in {region}");
+        }
     }
 
     pub async fn tags_of(&self, region: &str, name: &str) -> BTreeMap<String, String> {
