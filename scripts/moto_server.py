@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The AWS API emulator (moto server) with six corrections towards AWS behaviour.
+"""The AWS API emulator (moto server) with seven corrections towards AWS behaviour.
 
 1. moto 5.2.5 returns DescribeParameters in pages of 10 whatever MaxResults says; AWS honours MaxResults
    (1-50). ssm-replicator's call budgets depend on 50-result pages, so DescribeParameters honours
@@ -19,6 +19,12 @@
 6. moto's CloudFormation creates an AWS::KMS::Key by handing the template's Tags (`Key`/`Value`, as
    CloudFormation writes them) to KMS's tagger, which expects `TagKey`/`TagValue`, and fails the whole
    deployment with KeyError. Here the tags are converted first, as CloudFormation does.
+7. moto pages a GetResources that names its resources (ResourceARNList) like a listing (50 resources, 100 tags
+   per page) and returns a PaginationToken; AWS does not let an ARN list be combined with any pagination
+   parameter, PaginationToken included ("You can't specify both this parameter and any of the pagination
+   parameters (ResourcesPerPage, TagsPerPage, PaginationToken) in the same request",
+   https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html), so such a
+   request is answered whole (at most 100 ARNs). Here it is too; listings without an ARN list page as before.
 Nothing else changes. The AWS behaviours that concern what a client must cope with (empty pages,
 listing lag, limits, rejected type changes, missing keys) are reproduced by the integration tests'
 AWS-behaviour proxy instead (function/tests/integration/aws_behaviour.rs).
@@ -32,6 +38,7 @@ from moto.core.responses import ActionResult
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.kms.models import Key
+from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend
 from moto.server import main
 from moto.ssm.exceptions import SSMException
 from moto.ssm.models import SimpleSystemManagerBackend
@@ -103,6 +110,18 @@ def create_key_from_cloudformation(cls: type, resource_name: str, cloudformation
 
 
 Key.create_from_cloudformation_json = classmethod(create_key_from_cloudformation)
+
+_get_resources = ResourceGroupsTaggingAPIBackend.get_resources
+
+
+def get_resources(self: ResourceGroupsTaggingAPIBackend, *args: Any, **kwargs: Any) -> Any:
+    if kwargs.get("resource_arn_list") and not kwargs.get("pagination_token"):
+        kwargs["resources_per_page"] = len(kwargs["resource_arn_list"])
+        kwargs["tags_per_page"] = 10 ** 9  # every tag of every named resource in the one answer
+    return _get_resources(self, *args, **kwargs)
+
+
+ResourceGroupsTaggingAPIBackend.get_resources = get_resources
 
 if __name__ == "__main__":
     main()

@@ -112,6 +112,15 @@ M = {
    "if let Err(len) = source.name.fits_in(&target.region, target.account_or(&self.owner.account)) {",
    "if let Err(len) = source.name.fits_in(&target.region, target.account_or(&self.owner.account)).and(Err::<(), usize>(0)).or(Ok::<(), usize>(())) {",
    ["as_aws_behaves::a_name_too_long_for_one_targets_arn_fails_that_target_before_any_write"]),
+ "M12-stale-tags-unselect": ("function/src/engine/full_sync.rs",
+   "Tagged::Hint(tags) if self.selects_everywhere(&meta.name, &tags) =>",
+   "Tagged::Hint(tags) if true || self.selects_everywhere(&meta.name, &tags) =>",
+   ["tags_in_bulk::a_tag_changed_just_before_a_full_sync_neither_unselects_nor_is_undone_by_the_stale_index"]),
+ "M13-no-write-on-a-hint": ("function/src/engine/full_sync.rs",
+   "moved_before.into_iter().chain(stale).collect();",
+   "moved_before.into_iter().chain(stale.into_iter().filter(|_| false)).collect();",
+   ["tags_in_bulk::a_tag_changed_just_before_a_full_sync_neither_unselects_nor_is_undone_by_the_stale_index",
+    "tags_in_bulk::a_value_changed_after_its_selection_was_narrowed_never_reaches_the_dropped_target_through_a_stale_index"]),
 }
 def run(key, extra_env=None):
     path, old, new, tests = M[key]

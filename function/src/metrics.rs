@@ -33,7 +33,8 @@ pub const NAMESPACE: &str = "SsmReplicator";
 /// Most values one metric may carry in one EMF line.
 pub const MAX_VALUES: usize = 100;
 
-/// What caused the results (the `Trigger` member of outcome lines; not a dimension).
+/// What caused the results (the `Trigger` dimension of outcome lines: the latency alarm watches events only,
+/// since a full sync's latency counts from its start, and a long first sync would page on its own).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Trigger {
     /// A change event (native or CloudTrail).
@@ -165,7 +166,7 @@ impl Metrics {
             members.insert("Trigger".into(), json!(trigger.as_str()));
             let directive = json!({
                 "Namespace": NAMESPACE,
-                "Dimensions": [["FunctionName"], ["FunctionName", "Target"]],
+                "Dimensions": [["FunctionName"], ["FunctionName", "Target"], ["FunctionName", "Trigger"]],
                 "Metrics": definitions,
             });
             out.push(self.document(now_ms, vec![directive], members));

@@ -65,7 +65,7 @@ fn an_event_write_and_an_unchanged_target_make_one_outcome_line_each() {
         json!({
             "_aws": {"Timestamp": NOW + 10, "CloudWatchMetrics": [{
                 "Namespace": "SsmReplicator",
-                "Dimensions": [["FunctionName"], ["FunctionName", "Target"]],
+                "Dimensions": [["FunctionName"], ["FunctionName", "Target"], ["FunctionName", "Trigger"]],
                 "Metrics": [
                     {"Name": "Replicated", "Unit": "Count"},
                     {"Name": "Unchanged", "Unit": "Count"},

@@ -18,6 +18,8 @@ const TRANSIENT: &[&str] = &[
     "RequestTimeout",
     "KMSInternalException",
     "DependencyTimeoutException",
+    // The Resource Groups Tagging API's throttling code (HTTP 400, not 429).
+    "ThrottledException",
     // A concurrent writer created the parameter between our read and our create: re-plan.
     "ParameterAlreadyExists",
 ];

@@ -4,9 +4,11 @@
 //! - `ResourceARNList` takes 1 to 100 ARNs; "If a resource specified by this parameter doesn't exist, it
 //!   doesn't generate an error; it simply isn't included in the response."
 //!   <https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html>
-//! - It cannot be combined with `TagFilters`, `ResourceTypeFilters` or the pagination parameters (an
-//!   `InvalidParameterException`), so a request carries the ARNs alone. Should an answer still carry a
-//!   `PaginationToken`, the token alone is sent for the rest (the documented way to ask for a next page).
+//! - It cannot be combined with `TagFilters`, `ResourceTypeFilters` or the pagination parameters
+//!   (`PaginationToken` included: an `InvalidParameterException`), so a request carries the ARNs alone and
+//!   its answer cannot be continued. Should an answer still carry a `PaginationToken`, the token is not
+//!   followed (alone it would ask another question: a listing of the region); the answer is marked
+//!   incomplete, and the names it left out are read one by one.
 //! - It lists resources "that are currently tagged or ever had a tag": a parameter that never had a tag
 //!   is absent, one whose tags were all removed is present with an empty list.
 //! - It is eventually consistent: it is an index, fed by the services, and may not show a change for a
@@ -29,10 +31,6 @@ use crate::ports::{BulkTags, StoreResult};
 
 /// Most ARNs one GetResources request may name.
 pub const ARNS_PER_CALL: usize = 100;
-/// Pages followed for one request at most (a request names at most 100 resources, so even one resource
-/// per page ends well before this): a guard against a service that keeps answering with a token.
-const MAX_PAGES: usize = ARNS_PER_CALL + 1;
-
 /// The tagging API of the source region, and what an ARN there looks like.
 #[derive(Clone)]
 pub struct TagIndex {
@@ -53,27 +51,15 @@ impl TagIndex {
         for chunk in names.chunks(ARNS_PER_CALL) {
             let by_arn: BTreeMap<String, &ParameterName> =
                 chunk.iter().map(|n| (n.arn(&self.region, &self.account), n)).collect();
-            let mut token: Option<String> = None;
-            for page in 0.. {
-                if page == MAX_PAGES {
-                    out.complete = false;
-                    break;
-                }
-                let request = match token.take() {
-                    Some(t) => self.client.get_resources().pagination_token(t),
-                    None => self.client.get_resources().set_resource_arn_list(Some(by_arn.keys().cloned().collect())),
-                };
-                let answer = request.send().await.map_err(|e| classify("GetResources", label, &e))?;
-                for mapping in answer.resource_tag_mapping_list() {
-                    let Some(name) = mapping.resource_arn().and_then(|arn| by_arn.get(arn)) else { continue };
-                    let tags: Tags =
-                        mapping.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
-                    out.found.insert((*name).clone(), tags);
-                }
-                match answer.pagination_token().filter(|t| !t.is_empty()) {
-                    Some(t) => token = Some(t.to_owned()),
-                    None => break,
-                }
+            let request = self.client.get_resources().set_resource_arn_list(Some(by_arn.keys().cloned().collect()));
+            let answer = request.send().await.map_err(|e| classify("GetResources", label, &e))?;
+            for mapping in answer.resource_tag_mapping_list() {
+                let Some(name) = mapping.resource_arn().and_then(|arn| by_arn.get(arn)) else { continue };
+                let tags: Tags = mapping.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+                out.found.insert((*name).clone(), tags);
+            }
+            if answer.pagination_token().is_some_and(|t| !t.is_empty()) {
+                out.complete = false;
             }
         }
         Ok(out)

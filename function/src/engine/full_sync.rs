@@ -2,7 +2,9 @@
 //! at a page boundary once the time budget is spent, returning the cursor to resume from.
 //!
 //! Per source page (up to 50 parameters) it costs: one DescribeParameters, one GetResources (the tagging
-//! API: every listed parameter's tags at once) and GetParameters per 10 selected in the source; per target
+//! API: every listed parameter's tags at once) and GetParameters per 10 selected in the source (and for
+//! parameters to write: their version before and after, GetParameters per 10, and their tags, one
+//! ListTagsForResource each); per target
 //! one GetParameters per 10 and one DescribeParameters filtered on the ownership and tags-digest tags, so
 //! that an unchanged replica needs no tag read. Only replicas that filter does not return (missing,
 //! unmanaged, tags drifted) are read singly. The orphan pass lists each target's owned replicas and asks
@@ -10,9 +12,11 @@
 //!
 //! Tags from the tagging API are a hint (aws/tagging.rs: eventually consistent, lists only parameters that
 //! have or once had tags). They may skip a tag read, never decide alone: a parameter they would leave out
-//! of any target is confirmed with ListTagsForResource, and so is every parameter whose replica must be
-//! read whole before writing (its replica may already carry newer tags, written by an event). Where
-//! GetResources is denied or fails, this sync reads tags one parameter at a time and says so in a note.
+//! of any target is confirmed with ListTagsForResource, and so is every parameter about to be written
+//! (nothing is written on a hint: a stale one could send a value to a target its tags no longer select, or
+//! undo newer tags an event gave a replica). So a sync with nothing to write reads no tag singly, and one
+//! that writes pays one ListTagsForResource per written parameter. Where GetResources is denied or fails,
+//! this sync reads tags one parameter at a time and says so in a note.
 //!
 //! Known cost on AWS (not in the emulator): DescribeParameters pages through the region's parameters
 //! before it filters (boto3 #1632, google/go-cloud #3135), so the per-target name-filtered query above can
@@ -32,7 +36,7 @@ use crate::domain::{
     plan_write, Cursor, Decision, Desired, Metadata, Parameter, ParameterName, ParameterResult, Plan, Reason, Stored,
     Tags, Target, TargetResult, OWNER_TAG, TAGS_DIGEST_TAG,
 };
-use crate::ports::{ErrorClass, KeyResolver, Page, ParameterStore, Query, StoreError, Values};
+use crate::ports::{KeyResolver, Page, ParameterStore, Query, StoreError, Values};
 
 /// Source tag reads in flight at once (reads are rate-limited per region as well).
 const TAG_READ_CONCURRENCY: usize = 8;
@@ -66,7 +70,7 @@ struct SourceItem {
     parameter: Parameter,
     version: i64,
     tags: Tags,
-    /// False when `tags` came from the tagging API (a hint): read them again before a whole write.
+    /// False when `tags` came from the tagging API (a hint): confirmed with SSM before any write.
     tags_confirmed: bool,
     targets: Vec<Target>,
 }
@@ -78,7 +82,7 @@ enum Tagged {
     Hint(Tags),
 }
 
-/// How this sync reads source tags: in bulk until GetResources fails once, then one by one.
+/// How this sync reads source tags: in bulk until GetResources is refused, then one by one.
 #[derive(Default)]
 struct TagReads {
     singly: bool,
@@ -357,7 +361,12 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         // still the source's current version, and look again afterwards. A parameter whose source moved
         // on, before or during the writes, is synced again on the event path, so an event handled in
         // between can never be overwritten with an older value.
-        let moved_before = self.moved(&writing).await;
+        // Nothing is written on a hint: the tags of each parameter about to be written are read from SSM
+        // (one ListTagsForResource per parameter, not per target). One whose tags are not what the index
+        // said takes the event path, which plans from fresh reads: a stale index never sends a value to a
+        // target its tags no longer select, nor gives a replica tags older than its own.
+        let (moved_before, stale) = futures::join!(self.moved(&writing), self.stale_hints(&writing));
+        let moved_before: BTreeSet<ParameterName> = moved_before.into_iter().chain(stale).collect();
         let to_write: Vec<&SourceItem> =
             writing.into_iter().filter(|i| !moved_before.contains(&i.parameter.name)).collect();
         let mut written: Vec<BTreeMap<ParameterName, TargetResult>> =
@@ -468,10 +477,10 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                 Step::Write(plan) => match self.execute(store, &name, plan.clone()).await {
                     Ok(r) => r,
                     // Retry the whole step on fresh reads.
-                    Err(e) if e.is_transient() => self.write_whole(store, item).await,
+                    Err(e) if e.is_transient() => self.write_target(store, &item.parameter, &item.tags).await,
                     Err(e) => failed(target, &e),
                 },
-                _ => self.write_whole(store, item).await,
+                _ => self.write_target(store, &item.parameter, &item.tags).await,
             };
             (name, result)
         })
@@ -488,13 +497,20 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             let names: Vec<ParameterName> = items.iter().map(|m| m.name.clone()).collect();
             match self.retry.run(|| self.source.bulk_tags(&names)).await {
                 Ok(bulk) => hints = Some(bulk),
+                // Denied (a role from before tag:GetResources) or refused: the rest of this sync reads tags
+                // one by one. Throttled or failing after retries: this page does; the next asks again.
                 Err(e) => {
-                    warn!(error = %e, "GetResources failed: this full sync reads tags one parameter at a time");
-                    tag_reads.singly = true;
-                    tag_reads.notes.push(format!(
-                        "tags were read one parameter at a time (ListTagsForResource): {e}; allow tag:GetResources \
-                         to the function's role to read them in bulk"
-                    ));
+                    let rest = !e.is_transient();
+                    warn!(error = %e, rest_of_sync = rest, "GetResources failed: tags are read one parameter at a time");
+                    tag_reads.singly = rest;
+                    let why = match e.reason() {
+                        Reason::AccessDenied => "; allow tag:GetResources to the function's role to read them in bulk",
+                        _ => "",
+                    };
+                    let note = format!("tags were read one parameter at a time (ListTagsForResource): {e}{why}");
+                    if !tag_reads.notes.contains(&note) {
+                        tag_reads.notes.push(note);
+                    }
                 }
             }
         }
@@ -528,34 +544,21 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         }
     }
 
-    /// Plan and write one replica from fresh reads. Tags that were only a hint are read from SSM first:
-    /// the replica may already carry newer tags (written by an event) that the hint would undo.
-    async fn write_whole(&self, store: &S, item: &SourceItem) -> TargetResult {
-        let target = store.target();
-        if item.tags_confirmed {
-            return self.write_target(store, &item.parameter, &item.tags).await;
-        }
-        let name = &item.parameter.name;
-        let tags = match self.retry.run(|| self.source.read_tags(name)).await {
-            Ok(Some(tags)) => tags,
-            Ok(None) => {
-                let gone = StoreError {
-                    operation: "ListTagsForResource",
-                    target: self.config.source_region.clone(),
-                    code: "SourceDeletedDuringSync".into(),
-                    class: ErrorClass::Transient,
-                };
-                return failed(target, &gone);
-            }
-            Err(e) => return failed(target, &e),
-        };
-        match self.config.selection.decide(name, &tags, &self.config.targets, &self.owner.account) {
-            Decision::Replicate { targets, .. } if targets.contains(target) => {
-                self.write_target(store, &item.parameter, &tags).await
-            }
-            Decision::Replicate { .. } => skipped(target, Reason::NotSelected),
-            Decision::Skip(reason) => skipped(target, reason),
-        }
+    /// Of `items`, those whose tags were a hint that SSM does not confirm (tags differ, the parameter is
+    /// gone, or its tags cannot be read now). Confirmed items are safe to write with the tags they carry.
+    async fn stale_hints(&self, items: &[&SourceItem]) -> Vec<ParameterName> {
+        stream::iter(items.iter().filter(|i| !i.tags_confirmed))
+            .map(|item| async move {
+                let name = &item.parameter.name;
+                match self.retry.run(|| self.source.read_tags(name)).await {
+                    Ok(Some(tags)) if tags == item.tags => None,
+                    _ => Some(name.clone()),
+                }
+            })
+            .buffered(TAG_READ_CONCURRENCY)
+            .filter_map(|stale| async move { stale })
+            .collect()
+            .await
     }
 
     /// Replica values (GetParameters) and the metadata of those that are ours with unchanged tags

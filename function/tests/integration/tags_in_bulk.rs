@@ -125,3 +125,25 @@ async fn a_tag_changed_just_before_a_full_sync_neither_unselects_nor_is_undone_b
     assert!(calls_in(&second, SOURCE, "ListTagsForResource") >= 2, "{:?}", second.api_calls);
     assert_eq!(w.proxy().seen("DeleteParameter"), 0);
 }
+
+#[tokio::test]
+async fn a_value_changed_after_its_selection_was_narrowed_never_reaches_the_dropped_target_through_a_stale_index() {
+    let w = World::new(&[PREFIX_ONLY]).await;
+    let name = w.name("narrowed");
+    w.put(SOURCE, Put::string(&name, "v1").tags(&[("replicate", "yes")])).await;
+    w.settle().await;
+    full_sync(&w).await;
+    assert_eq!(w.get(WEST, &name).await.unwrap().value(), Some("v1"));
+
+    // Narrowed to us-east-2, then a new value; its event goes to us-east-2 only.
+    w.tag(SOURCE, &name, &[("replicate", EAST)]).await;
+    w.put(SOURCE, Put::string(&name, "v2").tags(&[])).await;
+    let event = w.change("Update", &name).await;
+    assert_eq!(outcome(&event, &name, WEST), "skipped:not-selected");
+    // The index still says `yes` (behaviour 8); the full sync must not send v2 to eu-west-1 on its word.
+    w.settle().await;
+    let sync = full_sync(&w).await;
+    assert_eq!(w.get(WEST, &name).await.unwrap().value(), Some("v1"), "{:?}", sync.parameters);
+    assert_eq!(w.get(EAST, &name).await.unwrap().value(), Some("v2"));
+    assert!(calls_in(&sync, SOURCE, "ListTagsForResource") >= 1, "the hint was checked: {:?}", sync.api_calls);
+}
