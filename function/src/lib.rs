@@ -5,6 +5,7 @@
 //! `metrics` writes CloudWatch EMF lines.
 
 pub mod aws;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -65,7 +65,8 @@ export class ReplicatorFunction extends Construct {
       runtime: 'provided.al2023',
       bundling: {
         architecture: lambda.Architecture.ARM_64,
-        cargoLambdaFlags: ['--locked'],
+        // Without the `cli` feature: the Lambda does not compile the command-line tool's crates (clap, indicatif).
+        cargoLambdaFlags: ['--locked', '--no-default-features'],
         forcedDockerBundling: props.dockerBundling ?? false,
       },
       role: this.role,

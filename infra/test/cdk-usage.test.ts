@@ -35,6 +35,19 @@ describe('plain CDK usage', () => {
     expect(fs.readFileSync(MANIFEST, 'utf8')).toMatch(/^\[workspace\]\nresolver = "2"\nmembers = \["function"\]/m);
   });
 
+  // Issue 14 tidy-up: the Lambda does not compile the CLI's crates. `make lint` also checks the resolved graph
+  // (`cargo tree --no-default-features` holds neither clap nor indicatif).
+  test('the Lambda is built without the `cli` feature, which alone brings clap and indicatif', () => {
+    const source = fs.readFileSync(path.join(ROOT, 'infra', 'lib', 'replicator-function.ts'), 'utf8');
+    expect(source).toMatch(/cargoLambdaFlags: \['--locked', '--no-default-features'\]/);
+    const manifest = fs.readFileSync(path.join(ROOT, 'function', 'Cargo.toml'), 'utf8');
+    expect(manifest).toMatch(/^cli = \["dep:clap", "dep:indicatif"\]$/m);
+    expect(manifest).toMatch(/^clap = \{ version = "[^"]+", optional = true,/m);
+    expect(manifest).toMatch(/^indicatif = \{ version = "[^"]+", optional = true \}$/m);
+    expect(manifest).toMatch(/name = "ssm-replicator"\npath = "src\/bin\/cli.rs"\nrequired-features = \["cli"\]/);
+    expect(fs.readFileSync(path.join(ROOT, 'Makefile'), 'utf8')).toContain('lambda build --release --arm64 --no-default-features');
+  });
+
   test('missing build tools are each named with how to get them', () => {
     expect(missingBuildTools(() => false, {})).toEqual([
       expect.stringMatching(/^cargo \(/),
