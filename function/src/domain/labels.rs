@@ -40,6 +40,9 @@ pub fn has_labels(history: &[HistoryEntry]) -> bool {
     history.iter().any(|e| !e.labels.is_empty())
 }
 
+/// One label call: a version and up to `LABELS_PER_CALL` labels.
+pub type LabelCall = (i64, Vec<String>);
+
 /// A source label that has no counterpart in a target.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct MissingLabel {
@@ -65,7 +68,7 @@ impl LabelPlan {
     }
 
     /// The calls this plan makes: (version, up to `LABELS_PER_CALL` labels), detaches then attaches.
-    pub fn calls(&self) -> (Vec<(i64, Vec<String>)>, Vec<(i64, Vec<String>)>) {
+    pub fn calls(&self) -> (Vec<LabelCall>, Vec<LabelCall>) {
         let chunked = |m: &BTreeMap<i64, BTreeSet<String>>| {
             m.iter()
                 .flat_map(|(v, labels)| {
