@@ -194,6 +194,19 @@ def summary(report):
         raise DemoFailure(f"{report['summary']['failed']} replication(s) failed: {report.get('reasons')}")
 
 
+def show_labels(name):
+    """Labels of `name` in every place (label → the value of the version it is on: versions differ per
+    region, values do not), and a check that each target carries the source's (REPLICATE_LABELS)."""
+    def labels(place):
+        history = SSM[place].get_parameter_history(Name=name, WithDecryption=True)["Parameters"]
+        return {label: h["Value"] for h in history for label in h.get("Labels", [])}
+    source = labels(SOURCE)
+    for place in [SOURCE, *TARGETS]:
+        here = labels(place)
+        print(f"  labels of {name} in {place}: {here}")
+        expect(here == source, f"{name} in {place} carries labels {sorted(here)}, the source {sorted(source)}")
+
+
 def describe(event):
     d = event["detail"]
     what = d.get("operation") or d.get("eventName")
@@ -271,6 +284,11 @@ def main():
     step("2. update a value", lambda: SSM[SOURCE].put_parameter(
         Name=f"{P}/url", Value="https://v2.example.com", Type="String", Overwrite=True),
         [change("Update", f"{P}/url")])
+    step("2b. label the updated parameter: 'previous' on version 1, 'live' on version 2 (mapped by content)",
+         lambda: [SSM[SOURCE].label_parameter_version(Name=f"{P}/url", ParameterVersion=v, Labels=[label])
+                  for v, label in ((1, "previous"), (2, "live"))],
+         [change("LabelParameterVersion", f"{P}/url")])
+    show_labels(f"{P}/url")
     step("3. tag the untagged parameter replicate=yes (CloudTrail AddTagsToResource)", lambda: SSM[SOURCE]
          .add_tags_to_resource(ResourceType="Parameter", ResourceId=f"{P}/local-only",
                                Tags=[{"Key": "replicate", "Value": "yes"}]), [tag_added(f"{P}/local-only")])
@@ -280,6 +298,7 @@ def main():
                   lambda: SSM[TARGETS[0]].put_parameter(Name=f"{P}/url", Value="edited by hand", Type="String",
                                                         Overwrite=True))
     verify()
+    show_labels(f"{P}/url")
     print("\nDemo passed: every target matches the source.")
 
 

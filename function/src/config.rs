@@ -32,6 +32,9 @@ pub struct Config {
     pub kms_key_map: BTreeMap<Target, String>,
     pub rules: Rules,
     pub replicate_ami_parameters: bool,
+    /// Map the source's labels onto each replica's versions by content (REPLICATE_LABELS, default off: it
+    /// costs a GetParameterHistory per parameter on every full sync).
+    pub replicate_labels: bool,
     /// Per-region limits this replicator keeps to (the SSM defaults: 40 read and about 3 write TPS).
     pub rates: Rates,
     /// Time a full sync leaves unused before the Lambda deadline (it hands on at the next page boundary).
@@ -144,6 +147,7 @@ impl Config {
                 adopt_unmanaged: flag(&get, "ADOPT_UNMANAGED", mode == SelectionMode::Tagged)?,
             },
             replicate_ami_parameters: flag(&get, "REPLICATE_AMI_PARAMETERS", false)?,
+            replicate_labels: flag(&get, "REPLICATE_LABELS", false)?,
             full_sync_reserve: Duration::from_secs(u64::from(number(&get, "FULL_SYNC_RESERVE_SECONDS", 90, 1..=600)?)),
             rates: Rates {
                 read: rate(&get, "READ_TPS", Rates::default().read)?,
@@ -231,6 +235,7 @@ mod tests {
         .unwrap();
         assert!(asked.rules.adopt_unmanaged);
         assert!(!c.replicate_ami_parameters);
+        assert!(!c.replicate_labels, "labels cost a history read per parameter: off unless asked");
         assert_eq!(c.rates, Rates { read: 40, write: 3 });
     }
 
@@ -257,6 +262,7 @@ mod tests {
             ("DELETE_REPLICAS", "maybe", "DELETE_REPLICAS"),
             ("ADOPT_UNMANAGED", "2", "ADOPT_UNMANAGED"),
             ("REPLICATE_AMI_PARAMETERS", "y", "REPLICATE_AMI_PARAMETERS"),
+            ("REPLICATE_LABELS", "on", "REPLICATE_LABELS"),
             ("READ_TPS", "0", "READ_TPS"),
             ("WRITE_TPS", "fast", "WRITE_TPS"),
             ("FULL_SYNC_RESERVE_SECONDS", "9999", "FULL_SYNC_RESERVE_SECONDS"),

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 
+use crate::domain::labels::HistoryEntry;
 use crate::domain::{Action, KeyRequest, Metadata, Parameter, ParameterName, Reason, Tags, Target, TargetKey, Value};
 
 /// Whether retrying can help.
@@ -134,6 +135,26 @@ pub trait ParameterStore: Send + Sync {
 
     /// Carry out one planned action on `name`.
     fn apply(&self, name: &ParameterName, action: &Action) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Every version kept (GetParameterHistory, values decrypted) with its labels, oldest first, or `None`
+    /// when SSM says the parameter does not exist. Only read when labels are replicated.
+    fn history(&self, name: &ParameterName) -> impl Future<Output = StoreResult<Option<Vec<HistoryEntry>>>> + Send;
+
+    /// Put `labels` (1–10) on `version`, moving any of them held by another version (LabelParameterVersion).
+    fn label(
+        &self,
+        name: &ParameterName,
+        version: i64,
+        labels: &[String],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Remove `labels` (1–10) from `version` (UnlabelParameterVersion).
+    fn unlabel(
+        &self,
+        name: &ParameterName,
+        version: i64,
+        labels: &[String],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Finds the key a SecureString must use in a target (asking KMS there; never copying ids).

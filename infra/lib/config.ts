@@ -38,6 +38,8 @@ export interface ReplicatorConfig {
   readonly kmsKeys: Record<string, string>;
   readonly deleteReplicas: boolean;
   readonly adoptUnmanaged: boolean;
+  /** Replicate parameter labels (REPLICATE_LABELS; default off: a history read per parameter per full sync). */
+  readonly replicateLabels: boolean;
   /** EventBridge schedule for the full sync: rate(...) or cron(...). */
   readonly schedule: string;
   /** Minutes between full syncs; derived from rate(...), required with cron(...). */
@@ -72,6 +74,7 @@ const FIELDS = [
   'account', 'sourceRegion', 'targets', 'targetRoleName', 'extraTrustedPrincipals', 'selectionMode', 'selectionTag', 'pathPrefixes', 'kmsKeys',
   'deleteReplicas', 'adoptUnmanaged', 'schedule', 'fullSyncIntervalMinutes', 'cloudTrail', 'alarmEmail',
   'logRetentionDays', 'initialSync', 'reservedConcurrency', 'terminationProtection', 'latencyObjectiveMinutes',
+  'replicateLabels',
 ];
 
 export const ENVIRONMENTS_DIR = path.join(__dirname, '..', 'environments');
@@ -324,6 +327,7 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     kmsKeys,
     deleteReplicas: bool('deleteReplicas'),
     adoptUnmanaged: bool('adoptUnmanaged'),
+    replicateLabels: o.replicateLabels === undefined ? false : bool('replicateLabels'),
     schedule,
     fullSyncIntervalMinutes,
     cloudTrail: bool('cloudTrail'),
@@ -365,6 +369,7 @@ export function functionEnvironment(c: ReplicatorConfig): Record<string, string>
     KMS_KEY_MAP: Object.entries(c.kmsKeys).map(([r, k]) => `${r}=${k}`).join(','),
     DELETE_REPLICAS: String(c.deleteReplicas),
     ADOPT_UNMANAGED: String(c.adoptUnmanaged),
+    REPLICATE_LABELS: String(c.replicateLabels),
     FULL_SYNC_RESERVE_SECONDS: '90',
     RUST_LOG: 'info',
   };

@@ -45,11 +45,20 @@ export const TARGET_ACTIONS = [
   'ssm:AddTagsToResource',
   'ssm:RemoveTagsFromResource',
   'ssm:DeleteParameter',
+  // Labels (REPLICATE_LABELS): mapped onto the replicas' versions. Both act on the parameter resource:
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
+  'ssm:LabelParameterVersion',
+  'ssm:UnlabelParameterVersion',
 ];
 
-/** The target actions this configuration needs: DeleteParameter only when deletes propagate. */
+/** Label writes, needed only when labels are replicated. */
+export const LABEL_ACTIONS = ['ssm:LabelParameterVersion', 'ssm:UnlabelParameterVersion'];
+
+/** The target actions this configuration needs: DeleteParameter only when deletes propagate; label writes only
+ * when labels are replicated. */
 export function targetActions(c: ReplicatorConfig): string[] {
-  return TARGET_ACTIONS.filter((a) => c.deleteReplicas || a !== 'ssm:DeleteParameter');
+  return TARGET_ACTIONS.filter((a) => c.deleteReplicas || a !== 'ssm:DeleteParameter')
+    .filter((a) => c.replicateLabels || !LABEL_ACTIONS.includes(a));
 }
 
 /**

@@ -19,6 +19,12 @@ import { ReplicatorConfig } from './config';
 export const CHANGE_OPERATIONS = ['Create', 'Update', 'Delete', 'LabelParameterVersion'];
 export const TAG_EVENTS = ['AddTagsToResource', 'RemoveTagsFromResource'];
 export const BATCH_DELETE_EVENTS = ['DeleteParameters'];
+/**
+ * A label removed: Parameter Store's native change event has no operation for it (Create, Update, Delete,
+ * LabelParameterVersion only), so it comes from CloudTrail. LabelParameterVersion is not asked of CloudTrail:
+ * the native event already routes it, and both would invoke the function twice for one call.
+ */
+export const UNLABEL_EVENTS = ['UnlabelParameterVersion'];
 /** The field is absent from the event. */
 export const ABSENT = [{ exists: false }];
 
@@ -47,6 +53,7 @@ export class ReplicatorRules extends Construct {
   readonly change: events.Rule;
   readonly tagChange?: events.Rule;
   readonly batchDelete?: events.Rule;
+  readonly unlabel?: events.Rule;
   readonly schedule: events.Rule;
 
   constructor(scope: Construct, id: string, props: RulesProps) {
@@ -96,6 +103,22 @@ export class ReplicatorRules extends Construct {
             eventName: BATCH_DELETE_EVENTS,
             errorCode: ABSENT,
             ...(names ? { requestParameters: { names } } : {}),
+          },
+        },
+        targets: [target()],
+      });
+    }
+    if (config.cloudTrail && config.replicateLabels) {
+      this.unlabel = new events.Rule(this, 'Unlabel', {
+        description: 'Labels removed from parameters (CloudTrail UnlabelParameterVersion) → replicate labels',
+        eventPattern: {
+          source: ['aws.ssm'],
+          detailType: ['AWS API Call via CloudTrail'],
+          detail: {
+            eventSource: ['ssm.amazonaws.com'],
+            eventName: UNLABEL_EVENTS,
+            errorCode: ABSENT,
+            ...(names ? { requestParameters: { name: names } } : {}),
           },
         },
         targets: [target()],

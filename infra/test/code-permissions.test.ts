@@ -14,6 +14,7 @@ const AWS_DIR = path.join(__dirname, '..', '..', 'function', 'src', 'aws');
 /** The IAM service prefix of the SDK client each adapter file uses. */
 const SERVICE_OF_FILE: Record<string, string> = {
   'ssm.rs': 'ssm',
+  'ssm_labels.rs': 'ssm',
   'kms.rs': 'kms',
   'continuation.rs': 'lambda',
   'tagging.rs': 'tag',
@@ -31,7 +32,10 @@ const toAction = (service: string, op: string) =>
   `${service}:${op.split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}`;
 
 /** Writes: only ever made in target regions (the engine never writes the source). */
-const WRITES = ['ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:RemoveTagsFromResource', 'ssm:DeleteParameter'];
+const WRITES = [
+  'ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:RemoveTagsFromResource', 'ssm:DeleteParameter',
+  'ssm:LabelParameterVersion', 'ssm:UnlabelParameterVersion',
+];
 
 type Where = 'source' | 'targets' | 'every';
 
@@ -73,13 +77,14 @@ describe('the role allows every call the code makes, in every region the code ma
       ['ssm:DescribeParameters', 'every'], ['ssm:ListTagsForResource', 'every'], ['ssm:PutParameter', 'targets'],
       ['kms:DescribeKey', 'source'], ['kms:DescribeKey', 'targets'], ['kms:ListAliases', 'source'], ['lambda:Invoke', 'source'],
       ['tag:GetResources', 'source'],
+      ['ssm:LabelParameterVersion', 'targets'], ['ssm:UnlabelParameterVersion', 'targets'],
     ];
     for (const [action, where] of expected) expect([action, called.get(action)?.has(where)]).toEqual([action, true]);
   });
 
   for (const deleteReplicas of [true, false]) {
     test(`every operation is allowed where it is made (deleteReplicas ${deleteReplicas}), except those listed with a reason`, () => {
-      const { template, config } = synth({ deleteReplicas });
+      const { template, config } = synth({ deleteReplicas, replicateLabels: true });
       const every = [config.sourceRegion, ...config.targetRegions];
       const regionsFor: Record<Where, string[]> = { source: [config.sourceRegion], targets: config.targetRegions, every };
       const allows = statements(template).filter((s) => s.Effect === 'Allow');

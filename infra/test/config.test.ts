@@ -119,6 +119,7 @@ describe('environment configuration', () => {
       KMS_KEY_MAP: 'eu-west-1=alias/app-eu',
       DELETE_REPLICAS: 'true',
       ADOPT_UNMANAGED: 'false',
+      REPLICATE_LABELS: 'false',
       FULL_SYNC_RESERVE_SECONDS: '90',
       RUST_LOG: 'info',
     });

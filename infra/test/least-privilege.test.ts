@@ -13,6 +13,15 @@ describe('least privilege', () => {
     expect(on.find((s) => s.Sid === 'WriteReplicas')!.Action).toContain('ssm:DeleteParameter');
   });
 
+  test('label writes only when labels are replicated (replicateLabels), on the target parameters', () => {
+    const off = statements(synth().template);
+    expect(off.flatMap(actions)).not.toContain('ssm:LabelParameterVersion');
+    expect(off.flatMap(actions)).not.toContain('ssm:UnlabelParameterVersion');
+    const on = statements(synth({ replicateLabels: true }).template);
+    const write = on.find((s) => s.Sid === 'WriteReplicas')!;
+    expect(write.Action).toEqual(expect.arrayContaining(['ssm:LabelParameterVersion', 'ssm:UnlabelParameterVersion']));
+  });
+
   // Rule: Parameter Store passes the parameter's ARN as the KMS encryption context PARAMETER_ARN, so the
   // kms:EncryptionContext:PARAMETER_ARN condition limits a key (possibly shared with other parameters) to
   // the replicated parameters (https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html,

@@ -57,6 +57,7 @@ where
             } else {
                 ErrorClass::Permanent(permanent_reason(&code))
             };
+            let code = explained(code);
             (code, class)
         }
         _ => ("Unknown".to_owned(), ErrorClass::Transient),
@@ -68,6 +69,20 @@ pub(crate) fn code_of<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Optio
     match err {
         SdkError::ServiceError(s) => s.err().code(),
         _ => None,
+    }
+}
+
+/// What an operator must know beside the code. ParameterMaxVersionLimitExceeded: "Parameter Store retains
+/// the 100 most recently created versions of a parameter. … if the oldest version has a label attached to
+/// it, Parameter Store won't delete the version and instead presents this error" (SSM API reference,
+/// Errors; the same text in every SDK's ParameterMaxVersionLimitExceeded). Labels are no value: safe here.
+fn explained(code: String) -> String {
+    match code.as_str() {
+        "ParameterMaxVersionLimitExceeded" => format!(
+            "{code} (the replica has 100 versions and the oldest of them carries a label, so SSM keeps it and \
+             refuses a new version: move or remove that label in the target)"
+        ),
+        _ => code,
     }
 }
 

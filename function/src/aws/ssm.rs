@@ -15,11 +15,16 @@ use super::errors::{classify, code_of};
 use super::tagging::TagIndex;
 use crate::config::clip;
 use crate::config::Rates;
+use crate::domain::labels::HistoryEntry;
 use crate::domain::parameter::DEFAULT_DATA_TYPE;
 use crate::domain::{Action, Metadata, Parameter, ParameterName, ParameterType, Reason, Tags, Target, Tier, Value};
 use crate::ports::{
     BulkTags, ErrorClass, Page, ParameterStore, Query, Rejected, StoreError, StoreResult, Values, VersionedValue,
 };
+
+/// GetParameterHistory with labels, LabelParameterVersion and UnlabelParameterVersion.
+#[path = "ssm_labels.rs"]
+mod labels;
 
 /// Waits before reading again when value and metadata disagree: a concurrent write landed between the
 /// two calls, or the parameter's history does not show the version GetParameter returned yet. After the
@@ -366,6 +371,18 @@ impl ParameterStore for SsmStore {
                 }
             }
         }
+    }
+
+    async fn history(&self, name: &ParameterName) -> StoreResult<Option<Vec<HistoryEntry>>> {
+        self.labelled_history(name).await
+    }
+
+    async fn label(&self, name: &ParameterName, version: i64, labels: &[String]) -> StoreResult<()> {
+        self.label_version(name, version, labels).await
+    }
+
+    async fn unlabel(&self, name: &ParameterName, version: i64, labels: &[String]) -> StoreResult<()> {
+        self.unlabel_version(name, version, labels).await
     }
 }
 

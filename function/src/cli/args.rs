@@ -90,6 +90,10 @@ pub struct Options {
     /// Replicate aws:ec2:image parameters too.
     #[arg(long, global = true)]
     pub replicate_ami: bool,
+    /// Replicate parameter labels, mapped by content onto the replicas' versions (costs a
+    /// GetParameterHistory per parameter, and per target where the source has labels).
+    #[arg(long, global = true)]
+    pub labels: bool,
     /// Reads per second per region [default: 40].
     #[arg(long, global = true)]
     pub read_tps: Option<u32>,
@@ -130,6 +134,7 @@ impl Options {
             vars.insert("ADOPT_UNMANAGED", self.adopt.to_string());
         }
         vars.insert("REPLICATE_AMI_PARAMETERS", self.replicate_ami.to_string());
+        vars.insert("REPLICATE_LABELS", self.labels.to_string());
         if let Some(n) = self.read_tps {
             vars.insert("READ_TPS", n.to_string());
         }

@@ -2,6 +2,7 @@
 
 pub mod cursor;
 pub mod keys;
+pub mod labels;
 pub mod name;
 pub mod ownership;
 pub mod parameter;

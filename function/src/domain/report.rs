@@ -59,7 +59,11 @@ pub enum Reason {
     TypeChangeNeedsRecreate,
     KmsKeyMissing,
     KmsKeyUnmapped,
+    /// PutParameter refused: the replica has 100 versions and the oldest carries a label.
     VersionLimit,
+    /// A source label's version has no counterpart in the target (it predates replication, or the
+    /// replica's history was trimmed): that label is not replicated.
+    LabelVersionMissing,
     ParameterLimit,
     PolicyUnreadable,
     /// The source's tags and the ownership tag exceed 50 tags per parameter.
@@ -91,6 +95,7 @@ impl Reason {
             Self::KmsKeyMissing => "kms-key-missing",
             Self::KmsKeyUnmapped => "kms-key-unmapped",
             Self::VersionLimit => "version-limit",
+            Self::LabelVersionMissing => "label-version-missing",
             Self::ParameterLimit => "parameter-limit",
             Self::PolicyUnreadable => "policy-unreadable",
             Self::TagLimit => "tag-limit",
@@ -116,6 +121,8 @@ pub enum Field {
     Policies,
     Tags,
     Ownership,
+    /// Labels (REPLICATE_LABELS), mapped by content onto the replica's versions.
+    Labels,
 }
 
 /// What happened in one target. Serialized as `"target": "us-east-2"` or `"111111111111/eu-west-1"`;

@@ -30,6 +30,7 @@ use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 use tracing::warn;
 
+use super::labels::ReplicaReads;
 use super::{failed, log_result, skipped, Replicator};
 use crate::domain::parameter::AMI_DATA_TYPE;
 use crate::domain::{
@@ -388,6 +389,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                 };
                 results.push(result);
             }
+            let results = self.replicate_labels(&item.parameter, results, ReplicaReads::WhenSourceHasLabels).await;
             self.emit(ParameterResult { name: name.clone(), targets: results }, sink);
         }
         for name in singly {

@@ -16,6 +16,7 @@ use crate::domain::{
 use crate::ports::{ErrorClass, KeyResolver, ParameterStore, StoreError};
 
 mod full_sync;
+mod labels;
 mod retry;
 
 pub use full_sync::{FullSyncError, Progress, Sink};
@@ -136,6 +137,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             }
         });
         let results = join_all(work).await;
+        let results = self.replicate_labels(&source, results, labels::ReplicaReads::Always).await;
         Ok((results, Some(source)))
     }
 

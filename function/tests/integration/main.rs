@@ -16,6 +16,7 @@ mod errors;
 mod faults;
 mod full_sync;
 mod fuzz;
+mod labels;
 mod metrics;
 mod ownership;
 mod reliability;
