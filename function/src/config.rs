@@ -142,6 +142,8 @@ impl Config {
                 // target is often a deliberately regional value: left alone unless asked. In `tagged`
                 // mode the tag is the choice.
                 adopt_unmanaged: flag(&get, "ADOPT_UNMANAGED", mode == SelectionMode::Tagged)?,
+                recreate: flag(&get, "RECREATE_REPLICAS", false)?,
+                prune: flag(&get, "PRUNE_DESELECTED", false)?,
             },
             replicate_ami_parameters: flag(&get, "REPLICATE_AMI_PARAMETERS", false)?,
             full_sync_reserve: Duration::from_secs(u64::from(number(&get, "FULL_SYNC_RESERVE_SECONDS", 90, 1..=600)?)),
@@ -218,7 +220,7 @@ mod tests {
         assert_eq!(c.selection.mode, SelectionMode::Tagged);
         assert_eq!(c.selection.tag_key, "replicate");
         assert!(c.selection.prefixes.is_empty());
-        assert_eq!(c.rules, Rules { delete_replicas: true, adopt_unmanaged: true });
+        assert_eq!(c.rules, Rules { delete_replicas: true, adopt_unmanaged: true, recreate: false, prune: false });
         let all =
             parse(&[("SOURCE_REGION", "us-east-1"), ("TARGETS", "us-east-2"), ("SELECTION_MODE", "all")]).unwrap();
         assert!(!all.rules.adopt_unmanaged, "all mode adopts nothing unless asked");
