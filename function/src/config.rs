@@ -237,6 +237,16 @@ mod tests {
     }
 
     #[test]
+    fn recreation_and_pruning_are_off_unless_asked() {
+        let base = [("AWS_REGION", "us-east-1"), ("TARGETS", "us-east-2")];
+        let both =
+            parse(&[&base[..], &[("RECREATE_REPLICAS", "true"), ("PRUNE_DESELECTED", "true")]].concat()).unwrap();
+        assert!(both.rules.recreate && both.rules.prune);
+        let e = parse(&[&base[..], &[("PRUNE_DESELECTED", "maybe")]].concat()).unwrap_err();
+        assert_eq!(e.var, "PRUNE_DESELECTED");
+    }
+
+    #[test]
     fn every_bad_value_names_its_variable() {
         let base = [("AWS_REGION", "us-east-1"), ("TARGETS", "us-east-2")];
         let long = "r".repeat(65);

@@ -18,6 +18,7 @@ mod full_sync;
 mod fuzz;
 mod metrics;
 mod ownership;
+mod recreate_prune;
 mod reliability;
 mod replication;
 mod secrets;
