@@ -38,6 +38,10 @@ export interface ReplicatorConfig {
   readonly kmsKeys: Record<string, string>;
   readonly deleteReplicas: boolean;
   readonly adoptUnmanaged: boolean;
+  /** Delete and recreate an owned replica whose type (or Advanced → Standard) must change. Default false. */
+  readonly recreateReplicas: boolean;
+  /** Delete owned replicas whose source exists but no longer selects their target. Default false. */
+  readonly pruneDeselected: boolean;
   /** EventBridge schedule for the full sync: rate(...) or cron(...). */
   readonly schedule: string;
   /** Minutes between full syncs; derived from rate(...), required with cron(...). */
@@ -72,6 +76,7 @@ const FIELDS = [
   'account', 'sourceRegion', 'targets', 'targetRoleName', 'extraTrustedPrincipals', 'selectionMode', 'selectionTag', 'pathPrefixes', 'kmsKeys',
   'deleteReplicas', 'adoptUnmanaged', 'schedule', 'fullSyncIntervalMinutes', 'cloudTrail', 'alarmEmail',
   'logRetentionDays', 'initialSync', 'reservedConcurrency', 'terminationProtection', 'latencyObjectiveMinutes',
+  'recreateReplicas', 'pruneDeselected',
 ];
 
 export const ENVIRONMENTS_DIR = path.join(__dirname, '..', 'environments');
@@ -324,6 +329,8 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     kmsKeys,
     deleteReplicas: bool('deleteReplicas'),
     adoptUnmanaged: bool('adoptUnmanaged'),
+    recreateReplicas: o.recreateReplicas === undefined ? false : bool('recreateReplicas'),
+    pruneDeselected: o.pruneDeselected === undefined ? false : bool('pruneDeselected'),
     schedule,
     fullSyncIntervalMinutes,
     cloudTrail: bool('cloudTrail'),
@@ -365,6 +372,8 @@ export function functionEnvironment(c: ReplicatorConfig): Record<string, string>
     KMS_KEY_MAP: Object.entries(c.kmsKeys).map(([r, k]) => `${r}=${k}`).join(','),
     DELETE_REPLICAS: String(c.deleteReplicas),
     ADOPT_UNMANAGED: String(c.adoptUnmanaged),
+    RECREATE_REPLICAS: String(c.recreateReplicas),
+    PRUNE_DESELECTED: String(c.pruneDeselected),
     FULL_SYNC_RESERVE_SECONDS: '90',
     RUST_LOG: 'info',
   };

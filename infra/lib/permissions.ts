@@ -47,9 +47,14 @@ export const TARGET_ACTIONS = [
   'ssm:DeleteParameter',
 ];
 
-/** The target actions this configuration needs: DeleteParameter only when deletes propagate. */
+/**
+ * The target actions this configuration needs: DeleteParameter only when the function may delete a replica —
+ * deletes propagate, a replica is recreated (deleted, then created with its new type or tier), or a deselected
+ * replica is pruned.
+ */
 export function targetActions(c: ReplicatorConfig): string[] {
-  return TARGET_ACTIONS.filter((a) => c.deleteReplicas || a !== 'ssm:DeleteParameter');
+  const deletes = c.deleteReplicas || c.recreateReplicas || c.pruneDeselected;
+  return TARGET_ACTIONS.filter((a) => deletes || a !== 'ssm:DeleteParameter');
 }
 
 /**

@@ -119,9 +119,20 @@ describe('environment configuration', () => {
       KMS_KEY_MAP: 'eu-west-1=alias/app-eu',
       DELETE_REPLICAS: 'true',
       ADOPT_UNMANAGED: 'false',
+      RECREATE_REPLICAS: 'false',
+      PRUNE_DESELECTED: 'false',
       FULL_SYNC_RESERVE_SECONDS: '90',
       RUST_LOG: 'info',
     });
+  });
+
+  test('recreation and pruning are off unless the environment file switches them on', () => {
+    const on = functionEnvironment(parseConfig('dev', { ...BASE, recreateReplicas: true, pruneDeselected: true }));
+    expect([on.RECREATE_REPLICAS, on.PRUNE_DESELECTED]).toEqual(['true', 'true']);
+    const off = parseConfig('dev', BASE);
+    expect([off.recreateReplicas, off.pruneDeselected]).toEqual([false, false]);
+    expect(() => parseConfig('dev', { ...BASE, pruneDeselected: 'yes' })).toThrow(/pruneDeselected: must be true or false/);
+    expect(() => parseConfig('dev', { ...BASE, recreateReplicas: 1 })).toThrow(/recreateReplicas: must be true or false/);
   });
 });
 
