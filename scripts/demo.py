@@ -129,11 +129,11 @@ def change(operation, name):
             "Detail": json.dumps({"operation": operation, "name": name, "type": "String"})}
 
 
-def tag_added(name):
+def tag_added(name, value="yes"):
     return {"Source": "aws.ssm", "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps({
         "eventSource": "ssm.amazonaws.com", "eventName": "AddTagsToResource", "awsRegion": SOURCE,
         "requestParameters": {"resourceType": "Parameter", "resourceId": name,
-                              "tags": [{"key": "replicate", "value": "yes"}]}})}
+                              "tags": [{"key": "replicate", "value": value}]}})}
 
 
 def put(name, value, kind="String", tags=(("replicate", "yes"),), **extra):
@@ -248,7 +248,7 @@ def fire_schedule(title, change_source):
 def verify():
     """Every target equals the source for what is selected for it; nothing else is there."""
     selected = {n: list(TARGETS) for n in NAMES if n.startswith(P) and read(SOURCE, n) is not None}
-    selected[f"{P}/eu-only"] = [r for r in TARGETS if r == "eu-west-1"]
+    selected[f"{P}/eu-only"] = []  # deselected in step 5 (replicate=no) and pruned
     for name in NAMES:
         src = read(SOURCE, name)
         for region in TARGETS:
@@ -294,7 +294,16 @@ def main():
                                Tags=[{"Key": "replicate", "Value": "yes"}]), [tag_added(f"{P}/local-only")])
     step("4. delete a parameter", lambda: SSM[SOURCE].delete_parameter(Name=f"{P}/hosts"),
          [change("Delete", f"{P}/hosts")])
-    fire_schedule(f"5. drift: someone edits the replica in {TARGETS[0]}; the scheduled full sync repairs it",
+    deselected = f"{P}/eu-only"
+    step("5. deselect a parameter: tag it replicate=no (PRUNE_DESELECTED is on in environments/local.json)",
+         lambda: SSM[SOURCE].add_tags_to_resource(ResourceType="Parameter", ResourceId=deselected,
+                                                  Tags=[{"Key": "replicate", "Value": "no"}]),
+         [tag_added(deselected, "no")])
+    expect(read(SOURCE, deselected) is not None, f"{deselected} should still exist in {SOURCE}")
+    for region in TARGETS:
+        expect(read(region, deselected) is None, f"{deselected} was deselected but its replica is still in {region}")
+    print(f"  {deselected}: deselected; its replica is gone from every target (the source stays)")
+    fire_schedule(f"6. drift: someone edits the replica in {TARGETS[0]}; the scheduled full sync repairs it",
                   lambda: SSM[TARGETS[0]].put_parameter(Name=f"{P}/url", Value="edited by hand", Type="String",
                                                         Overwrite=True))
     verify()

@@ -145,6 +145,8 @@ impl Config {
                 // target is often a deliberately regional value: left alone unless asked. In `tagged`
                 // mode the tag is the choice.
                 adopt_unmanaged: flag(&get, "ADOPT_UNMANAGED", mode == SelectionMode::Tagged)?,
+                recreate: flag(&get, "RECREATE_REPLICAS", false)?,
+                prune: flag(&get, "PRUNE_DESELECTED", false)?,
             },
             replicate_ami_parameters: flag(&get, "REPLICATE_AMI_PARAMETERS", false)?,
             replicate_labels: flag(&get, "REPLICATE_LABELS", false)?,
@@ -222,7 +224,7 @@ mod tests {
         assert_eq!(c.selection.mode, SelectionMode::Tagged);
         assert_eq!(c.selection.tag_key, "replicate");
         assert!(c.selection.prefixes.is_empty());
-        assert_eq!(c.rules, Rules { delete_replicas: true, adopt_unmanaged: true });
+        assert_eq!(c.rules, Rules { delete_replicas: true, adopt_unmanaged: true, recreate: false, prune: false });
         let all =
             parse(&[("SOURCE_REGION", "us-east-1"), ("TARGETS", "us-east-2"), ("SELECTION_MODE", "all")]).unwrap();
         assert!(!all.rules.adopt_unmanaged, "all mode adopts nothing unless asked");
@@ -237,6 +239,16 @@ mod tests {
         assert!(!c.replicate_ami_parameters);
         assert!(!c.replicate_labels, "labels cost a history read per parameter: off unless asked");
         assert_eq!(c.rates, Rates { read: 40, write: 3 });
+    }
+
+    #[test]
+    fn recreation_and_pruning_are_off_unless_asked() {
+        let base = [("AWS_REGION", "us-east-1"), ("TARGETS", "us-east-2")];
+        let both =
+            parse(&[&base[..], &[("RECREATE_REPLICAS", "true"), ("PRUNE_DESELECTED", "true")]].concat()).unwrap();
+        assert!(both.rules.recreate && both.rules.prune);
+        let e = parse(&[&base[..], &[("PRUNE_DESELECTED", "maybe")]].concat()).unwrap_err();
+        assert_eq!(e.var, "PRUNE_DESELECTED");
     }
 
     #[test]

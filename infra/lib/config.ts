@@ -40,6 +40,10 @@ export interface ReplicatorConfig {
   readonly adoptUnmanaged: boolean;
   /** Replicate parameter labels (REPLICATE_LABELS; default off: a history read per parameter per full sync). */
   readonly replicateLabels: boolean;
+  /** Delete and recreate an owned replica whose type (or Advanced → Standard) must change. Default false. */
+  readonly recreateReplicas: boolean;
+  /** Delete owned replicas whose source exists but no longer selects their target. Default false. */
+  readonly pruneDeselected: boolean;
   /** EventBridge schedule for the full sync: rate(...) or cron(...). */
   readonly schedule: string;
   /** Minutes between full syncs; derived from rate(...), required with cron(...). */
@@ -75,6 +79,7 @@ const FIELDS = [
   'deleteReplicas', 'adoptUnmanaged', 'schedule', 'fullSyncIntervalMinutes', 'cloudTrail', 'alarmEmail',
   'logRetentionDays', 'initialSync', 'reservedConcurrency', 'terminationProtection', 'latencyObjectiveMinutes',
   'replicateLabels',
+  'recreateReplicas', 'pruneDeselected',
 ];
 
 export const ENVIRONMENTS_DIR = path.join(__dirname, '..', 'environments');
@@ -328,6 +333,8 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     deleteReplicas: bool('deleteReplicas'),
     adoptUnmanaged: bool('adoptUnmanaged'),
     replicateLabels: o.replicateLabels === undefined ? false : bool('replicateLabels'),
+    recreateReplicas: o.recreateReplicas === undefined ? false : bool('recreateReplicas'),
+    pruneDeselected: o.pruneDeselected === undefined ? false : bool('pruneDeselected'),
     schedule,
     fullSyncIntervalMinutes,
     cloudTrail: bool('cloudTrail'),
@@ -370,6 +377,8 @@ export function functionEnvironment(c: ReplicatorConfig): Record<string, string>
     DELETE_REPLICAS: String(c.deleteReplicas),
     ADOPT_UNMANAGED: String(c.adoptUnmanaged),
     REPLICATE_LABELS: String(c.replicateLabels),
+    RECREATE_REPLICAS: String(c.recreateReplicas),
+    PRUNE_DESELECTED: String(c.pruneDeselected),
     FULL_SYNC_RESERVE_SECONDS: '90',
     RUST_LOG: 'info',
   };

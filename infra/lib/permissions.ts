@@ -54,10 +54,14 @@ export const TARGET_ACTIONS = [
 /** Label writes, needed only when labels are replicated. */
 export const LABEL_ACTIONS = ['ssm:LabelParameterVersion', 'ssm:UnlabelParameterVersion'];
 
-/** The target actions this configuration needs: DeleteParameter only when deletes propagate; label writes only
- * when labels are replicated. */
+/**
+ * The target actions this configuration needs: DeleteParameter only when the function may delete a replica —
+ * deletes propagate, a replica is recreated (deleted, then created with its new type or tier), or a deselected
+ * replica is pruned; label writes only when labels are replicated.
+ */
 export function targetActions(c: ReplicatorConfig): string[] {
-  return TARGET_ACTIONS.filter((a) => c.deleteReplicas || a !== 'ssm:DeleteParameter')
+  const deletes = c.deleteReplicas || c.recreateReplicas || c.pruneDeselected;
+  return TARGET_ACTIONS.filter((a) => deletes || a !== 'ssm:DeleteParameter')
     .filter((a) => c.replicateLabels || !LABEL_ACTIONS.includes(a));
 }
 

@@ -82,9 +82,17 @@ describe('the role allows every call the code makes, in every region the code ma
     for (const [action, where] of expected) expect([action, called.get(action)?.has(where)]).toEqual([action, true]);
   });
 
-  for (const deleteReplicas of [true, false]) {
-    test(`every operation is allowed where it is made (deleteReplicas ${deleteReplicas}), except those listed with a reason`, () => {
-      const { template, config } = synth({ deleteReplicas, replicateLabels: true });
+  const variants: Array<[string, Record<string, boolean>]> = [
+    ['deleteReplicas true', { deleteReplicas: true }],
+    ['deleteReplicas false', { deleteReplicas: false }],
+    // Recreation and pruning delete replicas: DeleteParameter must be granted even without deleteReplicas.
+    ['deleteReplicas false, recreateReplicas true', { deleteReplicas: false, recreateReplicas: true }],
+    ['deleteReplicas false, pruneDeselected true', { deleteReplicas: false, pruneDeselected: true }],
+  ];
+  for (const [label, overrides] of variants) {
+    test(`every operation is allowed where it is made (${label}), except those listed with a reason`, () => {
+      const { template, config } = synth({ ...overrides, replicateLabels: true });
+      const deletes = config.deleteReplicas || config.recreateReplicas || config.pruneDeselected;
       const every = [config.sourceRegion, ...config.targetRegions];
       const regionsFor: Record<Where, string[]> = { source: [config.sourceRegion], targets: config.targetRegions, every };
       const allows = statements(template).filter((s) => s.Effect === 'Allow');
@@ -92,7 +100,7 @@ describe('the role allows every call the code makes, in every region the code ma
       for (const [operation, wheres] of called) {
         // lambda:Invoke is the SDK operation; its IAM action is lambda:InvokeFunction.
         const action = operation === 'lambda:Invoke' ? 'lambda:InvokeFunction' : operation;
-        if (NOT_GRANTED[action] || (!deleteReplicas && action === 'ssm:DeleteParameter')) continue;
+        if (NOT_GRANTED[action] || (!deletes && action === 'ssm:DeleteParameter')) continue;
         for (const region of [...wheres].flatMap((w) => regionsFor[w])) {
           const ok = allows.some((s) => actions(s).includes(action)
             && [s.Resource].flat().some((r) => regionsOf(r, every).includes(region) || JSON.stringify(r).includes('Fn::GetAtt')));

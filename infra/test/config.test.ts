@@ -120,9 +120,20 @@ describe('environment configuration', () => {
       DELETE_REPLICAS: 'true',
       ADOPT_UNMANAGED: 'false',
       REPLICATE_LABELS: 'false',
+      RECREATE_REPLICAS: 'false',
+      PRUNE_DESELECTED: 'false',
       FULL_SYNC_RESERVE_SECONDS: '90',
       RUST_LOG: 'info',
     });
+  });
+
+  test('recreation and pruning are off unless the environment file switches them on', () => {
+    const on = functionEnvironment(parseConfig('dev', { ...BASE, recreateReplicas: true, pruneDeselected: true }));
+    expect([on.RECREATE_REPLICAS, on.PRUNE_DESELECTED]).toEqual(['true', 'true']);
+    const off = parseConfig('dev', BASE);
+    expect([off.recreateReplicas, off.pruneDeselected]).toEqual([false, false]);
+    expect(() => parseConfig('dev', { ...BASE, pruneDeselected: 'yes' })).toThrow(/pruneDeselected: must be true or false/);
+    expect(() => parseConfig('dev', { ...BASE, recreateReplicas: 1 })).toThrow(/recreateReplicas: must be true or false/);
   });
 });
 

@@ -22,6 +22,16 @@ describe('least privilege', () => {
     expect(write.Action).toEqual(expect.arrayContaining(['ssm:LabelParameterVersion', 'ssm:UnlabelParameterVersion']));
   });
 
+  test('recreation and pruning delete replicas, so either grants ssm:DeleteParameter on the targets even without deleteReplicas', () => {
+    for (const on of [{ recreateReplicas: true }, { pruneDeselected: true }]) {
+      const all = statements(synth({ deleteReplicas: false, ...on }).template);
+      const write = all.find((s) => s.Sid === 'WriteReplicas')!;
+      expect(write.Action).toContain('ssm:DeleteParameter');
+      // Still only on the target regions' parameters: never a delete in the source region.
+      expect(JSON.stringify(write.Resource)).not.toMatch(/us-east-1/);
+    }
+  });
+
   // Rule: Parameter Store passes the parameter's ARN as the KMS encryption context PARAMETER_ARN, so the
   // kms:EncryptionContext:PARAMETER_ARN condition limits a key (possibly shared with other parameters) to
   // the replicated parameters (https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html,

@@ -87,6 +87,13 @@ pub struct Options {
     /// Adopt same-name target parameters without the ownership tag (the default with `--selection tagged`).
     #[arg(long, global = true)]
     pub adopt: bool,
+    /// Delete and create again an owned replica whose type, or Advanced → Standard tier, must change
+    /// (SSM refuses that in place); the replica is absent in between.
+    #[arg(long, global = true)]
+    pub recreate: bool,
+    /// Delete owned replicas whose source exists but no longer selects their target.
+    #[arg(long, global = true)]
+    pub prune: bool,
     /// Replicate aws:ec2:image parameters too.
     #[arg(long, global = true)]
     pub replicate_ami: bool,
@@ -135,6 +142,8 @@ impl Options {
         }
         vars.insert("REPLICATE_AMI_PARAMETERS", self.replicate_ami.to_string());
         vars.insert("REPLICATE_LABELS", self.labels.to_string());
+        vars.insert("RECREATE_REPLICAS", self.recreate.to_string());
+        vars.insert("PRUNE_DESELECTED", self.prune.to_string());
         if let Some(n) = self.read_tps {
             vars.insert("READ_TPS", n.to_string());
         }

@@ -16,7 +16,7 @@ pub use keys::{KeyRequest, TargetKey};
 pub use name::{NameError, ParameterName};
 pub use ownership::{tags_digest, Owner, Ownership, OWNER_TAG, TAGS_DIGEST_TAG};
 pub use parameter::{Metadata, Parameter, ParameterType, Tags, Tier, Value};
-pub use planner::{plan_delete, plan_write, Action, Desired, Plan, Rules, Stored, TagLimit, MAX_TAGS};
+pub use planner::{plan_delete, plan_prune, plan_write, Action, Desired, Plan, Rules, Stored, TagLimit, MAX_TAGS};
 pub use report::{Field, Outcome, ParameterResult, Reason, Report, TargetResult};
 pub use selection::{Decision, Selection, SelectionMode};
 pub use target::{Target, TargetEntry};

@@ -64,6 +64,10 @@ pub struct Stored {
 pub struct Rules {
     pub adopt_unmanaged: bool,
     pub delete_replicas: bool,
+    /// Delete and create again an owned replica whose type (or Advanced → Standard tier) must change.
+    pub recreate: bool,
+    /// Delete owned replicas whose source exists but no longer selects their target.
+    pub prune: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,6 +143,10 @@ pub fn plan_write(desired: &Desired, replica: Option<&Stored>, owner: &Owner, ru
         Ownership::Unmanaged => true,
     };
     if let Some(field) = needs_recreate(&desired.parameter, &replica.parameter) {
+        // Only a replica we own is ever deleted, so an unmanaged one is never recreated, even to adopt it.
+        if rules.recreate && !adopting {
+            return plan_recreate(desired, replica, field);
+        }
         let mut plan = Plan::fail(Reason::TypeChangeNeedsRecreate);
         plan.changed.push(field);
         return plan;
@@ -187,6 +195,42 @@ pub fn plan_delete(replica_tags: Option<&Tags>, owner: &Owner, rules: &Rules) ->
         Ownership::Ours => Plan::skip(Reason::DeletesDisabled),
         Ownership::Other => Plan::skip(Reason::OwnedByOtherSource),
         Ownership::Unmanaged => Plan::skip(Reason::Unmanaged),
+    }
+}
+
+/// Delete the owned replica and create it again as desired, whole (tags included). Reported `updated`
+/// with reason `recreated`: the replica existed before and exists after, with every drifted field named.
+/// SSM refuses the create for a while after the delete; the engine waits that out (`Action::Put` right
+/// after `Action::Delete`).
+fn plan_recreate(desired: &Desired, replica: &Stored, field: Field) -> Plan {
+    let mut changed = vec![field];
+    changed.extend(changed_fields(desired, &replica.parameter).into_iter().filter(|f| *f != field));
+    let (add, remove) = tag_drift(&desired.tags, &replica.tags);
+    if add.keys().chain(&remove).any(|k| k != OWNER_TAG) {
+        changed.push(Field::Tags);
+    }
+    let create = Action::Put {
+        parameter: desired.parameter.clone(),
+        overwrite: false,
+        tags: desired.tags.clone(),
+        send_policies: !desired.parameter.policies.is_empty(),
+    };
+    Plan { outcome: Outcome::Updated, reason: Some(Reason::Recreated), changed, actions: vec![Action::Delete, create] }
+}
+
+/// Plan the replica in a target the source exists for but no longer selects (its selection tag was
+/// removed or says `no`, or its list no longer names that target). Only a replica we own counts: it is
+/// deleted when pruning is on and reported `deselected` otherwise; anything else is `not-selected`.
+pub fn plan_prune(replica_tags: Option<&Tags>, owner: &Owner, rules: &Rules) -> Plan {
+    match replica_tags.map(|tags| owner.of(tags)) {
+        Some(Ownership::Ours) if rules.prune => Plan {
+            outcome: Outcome::Deleted,
+            reason: Some(Reason::Deselected),
+            changed: Vec::new(),
+            actions: vec![Action::Delete],
+        },
+        Some(Ownership::Ours) => Plan::skip(Reason::Deselected),
+        _ => Plan::skip(Reason::NotSelected),
     }
 }
 

@@ -10,7 +10,7 @@ fn owner() -> Owner {
     Owner { account: "111122223333".into(), region: "us-east-1".into() }
 }
 
-const RULES: Rules = Rules { adopt_unmanaged: true, delete_replicas: true };
+const RULES: Rules = Rules { adopt_unmanaged: true, delete_replicas: true, recreate: false, prune: false };
 
 fn param(value: &str) -> Parameter {
     Parameter {
@@ -216,6 +216,55 @@ fn deletes_only_owned_replicas_and_only_when_enabled() {
     assert_eq!(plan_delete(None, &owner(), &RULES).outcome, Outcome::Unchanged);
 }
 
+#[test]
+fn an_owned_replica_of_another_type_or_tier_is_recreated_when_allowed() {
+    let on = Rules { recreate: true, ..RULES };
+    let stored = apply(None, &plan_write(&desired("v"), None, &owner(), &RULES).actions).unwrap();
+    let mut secure = desired("v2");
+    secure.parameter.kind = ParameterType::SecureString;
+    secure.key = TargetKey::Default;
+    let plan = plan_write(&secure, Some(&stored), &owner(), &on);
+    assert_eq!((plan.outcome, plan.reason), (Outcome::Updated, Some(Reason::Recreated)));
+    assert_eq!(plan.changed, vec![Field::Type, Field::Value]);
+    assert!(matches!(plan.actions.as_slice(), [Action::Delete, Action::Put { overwrite: false, .. }]), "{plan:?}");
+    let after = apply(Some(stored.clone()), &plan.actions).unwrap();
+    assert_eq!((after.parameter.kind, &after.tags), (ParameterType::SecureString, &secure.tags));
+    assert!(plan_write(&secure, Some(&after), &owner(), &on).actions.is_empty());
+
+    let mut advanced = stored;
+    advanced.parameter.tier = Tier::Advanced;
+    let plan = plan_write(&desired("v"), Some(&advanced), &owner(), &on);
+    assert_eq!((plan.reason, plan.changed), (Some(Reason::Recreated), vec![Field::Tier]));
+}
+
+#[test]
+fn an_unmanaged_replica_is_never_recreated() {
+    let on = Rules { recreate: true, ..RULES };
+    let mut unmanaged = Stored { parameter: param("v"), tags: Tags::new() };
+    unmanaged.parameter.kind = ParameterType::StringList;
+    let plan = plan_write(&desired("v"), Some(&unmanaged), &owner(), &on);
+    assert_eq!((plan.outcome, plan.reason), (Outcome::Failed, Some(Reason::TypeChangeNeedsRecreate)));
+    assert!(plan.actions.is_empty());
+}
+
+#[test]
+fn a_deselected_replica_is_pruned_only_when_owned_and_allowed() {
+    let ours: Tags = [(OWNER_TAG.to_string(), owner().tag_value())].into();
+    let theirs: Tags = [(OWNER_TAG.to_string(), "999999999999/us-east-1".to_string())].into();
+    let on = Rules { prune: true, ..RULES };
+    let pruned = plan_prune(Some(&ours), &owner(), &on);
+    assert_eq!(
+        (pruned.outcome, pruned.reason, pruned.actions),
+        (Outcome::Deleted, Some(Reason::Deselected), vec![Action::Delete])
+    );
+    assert_eq!(plan_prune(Some(&ours), &owner(), &RULES), Plan::skip(Reason::Deselected));
+    for rules in [on, RULES] {
+        assert_eq!(plan_prune(Some(&Tags::new()), &owner(), &rules), Plan::skip(Reason::NotSelected));
+        assert_eq!(plan_prune(Some(&theirs), &owner(), &rules), Plan::skip(Reason::NotSelected));
+        assert_eq!(plan_prune(None, &owner(), &rules), Plan::skip(Reason::NotSelected));
+    }
+}
+
 fn arb_tags() -> impl Strategy<Value = Tags> {
     prop::collection::btree_map("[a-c]{1,2}", "[x-z]{0,2}", 0..4)
 }
@@ -270,10 +319,11 @@ proptest! {
         key in arb_target_key(),
         replica in arb_replica(),
         adopt in any::<bool>(),
+        recreate in any::<bool>(),
     ) {
         let key = if source.kind == ParameterType::SecureString { key } else { TargetKey::None };
         let desired = Desired::new(&source, &source_tags, key, &owner()).unwrap();
-        let rules = Rules { adopt_unmanaged: adopt, delete_replicas: true };
+        let rules = Rules { adopt_unmanaged: adopt, recreate, ..RULES };
         let first = plan_write(&desired, replica.as_ref(), &owner(), &rules);
         let after = apply(replica.clone(), &first.actions);
         let second = plan_write(&desired, after.as_ref(), &owner(), &rules);

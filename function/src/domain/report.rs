@@ -51,7 +51,12 @@ pub enum Reason {
     OwnedByOtherSource,
     DeletesDisabled,
     ReplicaAbsent,
+    /// An owned replica whose source exists but no longer selects that target (kept: pruning is off;
+    /// with pruning on, the replica is `deleted` with this reason).
+    Deselected,
     // created or updated
+    /// The replica was deleted and created again: SSM refuses a type change, or Advanced → Standard, in place.
+    Recreated,
     Adopted,
     /// An `aws:ec2:image` value was written; SSM validates it afterwards (asynchronously).
     AmiValidationPending,
@@ -89,6 +94,8 @@ impl Reason {
             Self::OwnedByOtherSource => "owned-by-other-source",
             Self::DeletesDisabled => "deletes-disabled",
             Self::ReplicaAbsent => "replica-absent",
+            Self::Deselected => "deselected",
+            Self::Recreated => "recreated",
             Self::Adopted => "adopted",
             Self::AmiValidationPending => "ami-validation-pending",
             Self::TypeChangeNeedsRecreate => "type-change-needs-recreate",

@@ -8,7 +8,9 @@
 //! one GetParameters per 10 and one DescribeParameters filtered on the ownership and tags-digest tags, so
 //! that an unchanged replica needs no tag read. Only replicas that filter does not return (missing,
 //! unmanaged, tags drifted) are read singly. The orphan pass lists each target's owned replicas and asks
-//! GetParameters which sources still exist.
+//! GetParameters which sources still exist; of those that do, the ones this sync did not list have their
+//! tags looked up (one GetResources per page) to find replicas whose target they no longer select. Only
+//! those, and the orphans, take the event path (which reads tags with ListTagsForResource and decides).
 //!
 //! Tags from the tagging API are a hint (aws/tagging.rs: eventually consistent, lists only parameters that
 //! have or once had tags). They may skip a tag read, never decide alone: a parameter they would leave out
@@ -90,22 +92,44 @@ struct TagReads {
     notes: Vec<String>,
 }
 
-/// Source names this invocation's full sync has listed (at most `SEEN_CAP`; memory stays bounded).
+/// Source names this invocation's full sync has listed (at most `SEEN_CAP`; memory stays bounded), and
+/// the targets each of them was found not selected for (tags confirmed with SSM).
 #[derive(Default)]
-struct Seen(BTreeSet<ParameterName>);
+struct Seen {
+    names: BTreeSet<ParameterName>,
+    deselected: BTreeMap<ParameterName, Vec<Target>>,
+    /// Names the orphan pass already sent through the event path (which handles every target at once).
+    synced: BTreeSet<ParameterName>,
+}
 
 impl Seen {
     fn note(&mut self, page: &Page) {
         for m in &page.items {
-            if self.0.len() >= SEEN_CAP {
+            if self.names.len() >= SEEN_CAP {
                 return;
             }
-            self.0.insert(m.name.clone());
+            self.names.insert(m.name.clone());
         }
     }
 
     fn contains(&self, name: &ParameterName) -> bool {
-        self.0.contains(name)
+        self.names.contains(name)
+    }
+
+    /// `name` (listed) is not selected for `targets`: the orphan pass looks for owned replicas there.
+    fn deselect(&mut self, name: &ParameterName, targets: Vec<Target>) {
+        if !targets.is_empty() && self.names.contains(name) {
+            self.deselected.insert(name.clone(), targets);
+        }
+    }
+
+    fn is_deselected(&self, name: &ParameterName, target: &Target) -> bool {
+        self.deselected.get(name).is_some_and(|t| t.contains(target))
+    }
+
+    /// Whether `name` still needs the event path in this orphan pass (true once per name).
+    fn first_sync(&mut self, name: &ParameterName) -> bool {
+        self.synced.len() < SEEN_CAP && self.synced.insert(name.clone())
     }
 }
 
@@ -153,7 +177,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                     let page = self.list_page(&self.source, &query, token.as_deref()).await?;
                     let next = page.next.clone();
                     seen.note(&page);
-                    self.sync_page(page, &mut tag_reads, sink).await;
+                    self.sync_page(page, &mut tag_reads, &mut seen, sink).await;
                     match next {
                         Some(t) => Some(Cursor::Source { prefix: *prefix, token: Some(t) }),
                         None if prefix + 1 < paths.len() => Some(Cursor::Source { prefix: prefix + 1, token: None }),
@@ -194,7 +218,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                         }
                         Err(e) => return Err(e.into()),
                     };
-                    self.orphan_page(page.items, &seen, sink).await?;
+                    self.orphan_page(store.target(), page.items, &mut seen, &mut tag_reads, sink).await?;
                     match page.next {
                         Some(t) => Some(Cursor::Orphans { target: target.clone(), prefix: *prefix, token: Some(t) }),
                         None if prefix + 1 < paths.len() => {
@@ -271,7 +295,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         sink(result);
     }
 
-    async fn sync_page(&self, page: Page, tag_reads: &mut TagReads, sink: &mut Sink<'_>) {
+    async fn sync_page(&self, page: Page, tag_reads: &mut TagReads, seen: &mut Seen, sink: &mut Sink<'_>) {
         // One item SSM listed but we cannot read fails alone, under its own name.
         for r in page.rejected {
             warn!(parameter = %r.name, error = %r.error, "listed parameter cannot be read; it fails alone");
@@ -304,7 +328,11 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                 Err(e) => self.emit(every(&|r| failed(r, &e)), sink),
                 Ok(None) => {} // deleted since it was listed: its event (or the orphan pass) handles it
                 Ok(Some(tags)) => {
-                    match self.config.selection.decide(&meta.name, &tags, &self.config.targets, &self.owner.account) {
+                    let decision =
+                        self.config.selection.decide(&meta.name, &tags, &self.config.targets, &self.owner.account);
+                    // Tags that leave a target out were confirmed with SSM above (a hint never unselects).
+                    seen.deselect(&meta.name, self.left_out(&decision));
+                    match decision {
                         Decision::Skip(reason) => self.emit(every(&|r| skipped(r, reason)), sink),
                         Decision::Replicate { .. }
                             if meta.data_type == AMI_DATA_TYPE && !self.config.replicate_ami_parameters =>
@@ -598,26 +626,91 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         Ok((values, verified))
     }
 
-    /// Owned replicas listed in one target: those whose source no longer exists go through the event
-    /// path, which re-reads the source and deletes only replicas we own. A failed check deletes nothing.
-    async fn orphan_page(&self, items: Vec<Metadata>, seen: &Seen, sink: &mut Sink<'_>) -> Result<(), FullSyncError> {
-        // A source this sync listed a moment ago is not gone: no need to ask (and if it was deleted since,
-        // its Delete event or the next sync removes the replica; nothing is ever deleted on a guess).
-        let names: Vec<ParameterName> = items
-            .into_iter()
-            .map(|m| m.name)
-            .filter(|n| self.config.selection.covers(n) && !seen.contains(n))
-            .collect();
-        if names.is_empty() {
-            return Ok(());
+    /// Owned replicas listed in one target. Those whose source no longer exists, and those whose source
+    /// exists but no longer selects this target, go through the event path, which re-reads the source
+    /// (its tags with ListTagsForResource) and deletes only replicas we own: a failed check deletes
+    /// nothing, and nothing is deleted on the tagging API's word.
+    async fn orphan_page(
+        &self,
+        target: &Target,
+        items: Vec<Metadata>,
+        seen: &mut Seen,
+        tag_reads: &mut TagReads,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), FullSyncError> {
+        let items: Vec<Metadata> = items.into_iter().filter(|m| self.config.selection.covers(&m.name)).collect();
+        // A source this sync listed a moment ago is not gone (and if it was deleted since, its Delete event
+        // or the next sync removes the replica; nothing is ever deleted on a guess). Whether it selects this
+        // target was decided then, on tags confirmed with SSM.
+        let (listed, unlisted): (Vec<Metadata>, Vec<Metadata>) =
+            items.into_iter().partition(|m| seen.contains(&m.name));
+        let mut check: Vec<ParameterName> =
+            listed.into_iter().map(|m| m.name).filter(|n| seen.is_deselected(n, target)).collect();
+        if !unlisted.is_empty() {
+            // Existence from GetParameters' InvalidParameters, which names each absent parameter; never from
+            // a listing (DescribeParameters may not list a parameter yet, and pages before it filters).
+            let names: Vec<ParameterName> = unlisted.iter().map(|m| m.name.clone()).collect();
+            let existing = self.retry.run(|| self.source.existing(&names)).await?;
+            let (present, absent): (Vec<Metadata>, Vec<Metadata>) =
+                unlisted.into_iter().partition(|m| existing.contains(&m.name));
+            for name in absent.into_iter().map(|m| m.name) {
+                let result = self.sync_one(&name).await;
+                self.emit(result, sink);
+            }
+            // Not listed but present (its selection tag removed, or listed before a hand-off): its tags say
+            // whether it still selects this target. A hint may only clear it; the event path decides.
+            check.extend(self.not_selecting(target, present, tag_reads).await);
         }
-        // Existence from GetParameters' InvalidParameters, which names each absent parameter; never from
-        // a listing (DescribeParameters may not list a parameter yet, and pages before it filters).
-        let existing = self.retry.run(|| self.source.existing(&names)).await?;
-        for name in names.into_iter().filter(|n| !existing.contains(n)) {
+        // Once per name: the event path has already handled every target of one synced for another.
+        for name in check.into_iter().filter(|n| seen.first_sync(n)) {
             let result = self.sync_one(&name).await;
             self.emit(result, sink);
         }
         Ok(())
+    }
+
+    /// Of these existing sources, those whose tags (a hint from the tagging API, or ListTagsForResource)
+    /// do not select `target`. A source whose tags cannot be read now is left for the next sync.
+    async fn not_selecting(
+        &self,
+        target: &Target,
+        present: Vec<Metadata>,
+        tag_reads: &mut TagReads,
+    ) -> Vec<ParameterName> {
+        if present.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (meta, tagged) in self.page_tags(present, tag_reads).await {
+            let tags = match tagged {
+                Tagged::Hint(tags) | Tagged::Read(Ok(Some(tags))) => tags,
+                // Gone meanwhile: the event path deletes the replica if we own it.
+                Tagged::Read(Ok(None)) => {
+                    out.push(meta.name);
+                    continue;
+                }
+                Tagged::Read(Err(e)) => {
+                    warn!(parameter = %meta.name, error = %e, "source tags unreadable: selection not checked");
+                    continue;
+                }
+            };
+            let decision = self.config.selection.decide(&meta.name, &tags, &self.config.targets, &self.owner.account);
+            if self.left_out(&decision).contains(target) {
+                out.push(meta.name);
+            }
+        }
+        out
+    }
+
+    /// The configured targets a selection decision leaves out of an existing source: all of them when its
+    /// tags select none (not another reason to skip it, such as being a replica itself).
+    fn left_out(&self, decision: &Decision) -> Vec<Target> {
+        match decision {
+            Decision::Skip(Reason::NotSelected) => self.config.targets.clone(),
+            Decision::Skip(_) => Vec::new(),
+            Decision::Replicate { targets, .. } => {
+                self.config.targets.iter().filter(|t| !targets.contains(t)).cloned().collect()
+            }
+        }
     }
 }

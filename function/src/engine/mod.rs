@@ -10,16 +10,19 @@ use crate::domain::keys::request_for;
 use crate::domain::name::MAX_ARN_LEN;
 use crate::domain::parameter::AMI_DATA_TYPE;
 use crate::domain::{
-    plan_delete, plan_write, Decision, Desired, Outcome, Owner, Parameter, ParameterName, ParameterResult,
+    plan_delete, plan_write, Action, Decision, Desired, Outcome, Owner, Parameter, ParameterName, ParameterResult,
     ParameterType, Plan, Reason, Report, Stored, Tags, Target, TargetKey, TargetResult,
 };
 use crate::ports::{ErrorClass, KeyResolver, ParameterStore, StoreError};
 
 mod full_sync;
 mod labels;
+mod prune;
+mod recreate;
 mod retry;
 
 pub use full_sync::{FullSyncError, Progress, Sink};
+pub use recreate::RecreateWait;
 pub use retry::RetryPolicy;
 
 /// How many parameters of one command are handled at once (writes are throttled to ~3 TPS per account).
@@ -36,17 +39,33 @@ pub struct Replicator<S, K> {
     targets: Vec<S>,
     keys: K,
     retry: RetryPolicy,
+    recreate_wait: RecreateWait,
     dry_run: bool,
 }
 
 impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
     /// `targets`: one store per `config.targets`, in that order.
     pub fn new(config: Config, owner: Owner, source: S, targets: Vec<S>, keys: K) -> Self {
-        Self { config, owner, source, targets, keys, retry: RetryPolicy::default(), dry_run: false }
+        Self {
+            config,
+            owner,
+            source,
+            targets,
+            keys,
+            retry: RetryPolicy::default(),
+            recreate_wait: RecreateWait::default(),
+            dry_run: false,
+        }
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// How long a recreation waits out SSM's refusal to create a name it has just deleted.
+    pub fn with_recreate_wait(mut self, wait: RecreateWait) -> Self {
+        self.recreate_wait = wait;
         self
     }
 
@@ -84,8 +103,11 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                 Err(e) => (self.every_target(|region| failed(region, &e)), None),
             };
             targets = merge_rounds(targets, round);
-            let wrote =
-                targets.iter().any(|t| matches!(t.outcome, Outcome::Created | Outcome::Updated | Outcome::Deleted));
+            // A prune needs no second look: if the source is selected again, that change has its own event.
+            let wrote = targets.iter().any(|t| {
+                matches!(t.outcome, Outcome::Created | Outcome::Updated | Outcome::Deleted)
+                    && t.reason != Some(Reason::Deselected)
+            });
             if !wrote || self.dry_run || targets.iter().any(|t| t.outcome == Outcome::Failed) {
                 return ParameterResult { name: name.clone(), targets };
             }
@@ -114,6 +136,11 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             return Ok((self.delete_everywhere(name).await, None));
         };
         let chosen = match selection.decide(name, &tags, &self.config.targets, &self.owner.account) {
+            // The source exists and its tags (from SSM) select no target: an owned replica is deselected.
+            Decision::Skip(Reason::NotSelected) => {
+                let results = join_all(self.targets.iter().map(|store| self.deselected(store, name))).await;
+                return Ok((results, None));
+            }
             Decision::Skip(reason) => return Ok((self.every_target(|r| skipped(r, reason)), None)),
             Decision::Replicate { targets, ignored } => {
                 if !ignored.is_empty() {
@@ -133,7 +160,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             if chosen.iter().any(|c| c == store.target()) {
                 self.write_target(store, &source, &tags).await
             } else {
-                skipped(store.target(), Reason::NotSelected)
+                self.deselected(store, name).await
             }
         });
         let results = join_all(work).await;
@@ -194,8 +221,16 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
     /// Carry out a plan (unless this is a dry run) and report it.
     async fn execute(&self, store: &S, name: &ParameterName, plan: Plan) -> Result<TargetResult, StoreError> {
         if !self.dry_run {
+            let mut deleted = false;
             for action in &plan.actions {
-                store.apply(name, action).await?;
+                match action {
+                    // A recreation's create, right after its delete: SSM refuses it for a while.
+                    Action::Put { overwrite: false, .. } if deleted => {
+                        self.recreate_wait.create(name, || store.apply(name, action)).await?
+                    }
+                    _ => store.apply(name, action).await?,
+                }
+                deleted = matches!(action, Action::Delete);
             }
         }
         let mut result = TargetResult::new(store.target(), plan.outcome, plan.reason);
@@ -226,7 +261,8 @@ pub(crate) fn log_result(result: &ParameterResult, own_account: &str) {
     }
 }
 
-/// A later round's result per target, except that "nothing more to do" keeps what an earlier round did.
+/// A later round's result per target, except that "nothing more to do" keeps what an earlier round did
+/// (a target pruned in an earlier round is `not-selected` in a later one).
 fn merge_rounds(earlier: Vec<TargetResult>, later: Vec<TargetResult>) -> Vec<TargetResult> {
     if earlier.is_empty() {
         return later;
@@ -234,7 +270,14 @@ fn merge_rounds(earlier: Vec<TargetResult>, later: Vec<TargetResult>) -> Vec<Tar
     earlier
         .into_iter()
         .zip(later)
-        .map(|(before, after)| if after.outcome == Outcome::Unchanged { before } else { after })
+        .map(|(before, after)| {
+            let nothing_more = after.outcome == Outcome::Unchanged || after.reason == Some(Reason::NotSelected);
+            if nothing_more {
+                before
+            } else {
+                after
+            }
+        })
         .collect()
 }
 

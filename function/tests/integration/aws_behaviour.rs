@@ -18,6 +18,7 @@
 //! 6. KMS key must exist in that region (`kms_keys`): InvalidKeyId otherwise.
 //! 7. Undecryptable SecureStrings (`undecryptable`): reads with decryption fail with InvalidKeyId.
 //! 8. Stale tag index (`stale_tag_index`): GetResources answers with tags as they were a while ago.
+//! 9. Recreate window (`recreate_window`): a create of a name deleted a moment ago is refused.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -116,6 +117,18 @@ pub struct AwsBehaviour {
     /// a view this old for every resource, including a parameter tagged for the first time.
     pub stale_tag_index: bool,
     pub tag_index_lag: Duration,
+    /// Behaviour 9, Recreate window. PutParameter without Overwrite of a name that a DeleteParameter or
+    /// DeleteParameters (through this proxy, in that region) deleted less than `recreate_after` ago fails with
+    /// TooManyUpdates, and creates nothing. AWS documents at least 30 s; the suite scales it down (as it does its
+    /// recreation waits, `World`'s `RecreateWait`).
+    ///
+    /// AWS: DeleteParameter API reference, "After deleting a parameter, wait for at least 30 seconds to create a
+    /// parameter with the same name." <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DeleteParameter.html>;
+    /// the refusal's code and message as reported in awslabs/aws-orbit-workbench#1170 (TooManyUpdates, "Failed to
+    /// create the parameter since stale tags associated to the name detected. Please retry in a while or change a
+    /// parameter name.").
+    pub recreate_window: bool,
+    pub recreate_after: Duration,
 }
 
 impl Default for AwsBehaviour {
@@ -134,6 +147,8 @@ impl Default for AwsBehaviour {
             undecryptable: true,
             stale_tag_index: true,
             tag_index_lag: Duration::from_secs(30),
+            recreate_window: true,
+            recreate_after: Duration::from_millis(1000),
         }
     }
 }
@@ -141,7 +156,7 @@ impl Default for AwsBehaviour {
 impl AwsBehaviour {
     /// What the suite's worlds and fault proxies use: every behaviour on, except those named in
     /// `AWS_BEHAVIOUR_OFF` (comma-separated: `empty-pages`, `listing-lag`, `tag-limit`, `in-place`,
-    /// `value-size`, `kms-keys`, `undecryptable`, `stale-tags`; `all`). For diagnosis only: to see which failures one
+    /// `value-size`, `kms-keys`, `undecryptable`, `stale-tags`, `recreate-window`; `all`). For diagnosis only: to see which failures one
     /// behaviour causes. The layer's own tests ignore it.
     pub fn from_env() -> Self {
         let off = std::env::var("AWS_BEHAVIOUR_OFF").unwrap_or_default();
@@ -154,6 +169,7 @@ impl AwsBehaviour {
             "kms-keys" => b.without_kms_key_check(),
             "undecryptable" => b.without_undecryptable(),
             "stale-tags" => b.without_stale_tag_index(),
+            "recreate-window" => b.without_recreate_window(),
             "all" => Self { seed: b.seed, ..Self::off() },
             other => panic!("AWS_BEHAVIOUR_OFF: unknown behaviour '{other}'"),
         })
@@ -170,6 +186,7 @@ impl AwsBehaviour {
             kms_keys: false,
             undecryptable: false,
             stale_tag_index: false,
+            recreate_window: false,
             ..Self::default()
         }
     }
@@ -227,6 +244,15 @@ impl AwsBehaviour {
         Self { stale_tag_index: false, ..self }
     }
 
+    /// Recreate window on, refusing creates for `after` after a delete.
+    pub fn with_recreate_window(self, after: Duration) -> Self {
+        Self { recreate_window: true, recreate_after: after, ..self }
+    }
+
+    pub fn without_recreate_window(self) -> Self {
+        Self { recreate_window: false, ..self }
+    }
+
     /// How long a test waits for a just-written parameter to be listed (the lag and a margin).
     pub fn settle_time(&self) -> Duration {
         if self.listing_lag {
@@ -246,6 +272,9 @@ pub(crate) struct LayerState {
     undecryptable: Mutex<BTreeSet<String>>,
     /// Behaviour 8: ARN → when the index last looked, and the tags it saw (`None`: not listed).
     tag_index: Mutex<BTreeMap<String, (Instant, Option<Value>)>>,
+    /// Behaviour 9: (region, name) → when it was deleted; and creates refused in that window.
+    deleted: Mutex<BTreeMap<(String, String), Instant>>,
+    recreates_refused: Mutex<u64>,
 }
 
 impl LayerState {
@@ -259,6 +288,11 @@ impl LayerState {
 
     pub fn undecryptable(&self, name: &str) {
         self.undecryptable.lock().unwrap().insert(name.to_owned());
+    }
+
+    /// Creates behaviour 9 refused.
+    pub fn recreates_refused(&self) -> u64 {
+        *self.recreates_refused.lock().unwrap()
     }
 
     fn count_empty_page(&self, region: &str) {
@@ -353,12 +387,53 @@ impl AwsBehaviour {
         match request.operation.as_str() {
             "DescribeParameters" => self.describe_parameters(&up, &body, state),
             "AddTagsToResource" if self.tag_limit => self.add_tags(&up, &body),
+            "PutParameter" if self.recreate_window && self.within_recreate_window(request, &body, state) => {
+                *state.recreates_refused.lock().unwrap() += 1;
+                Reply::error(
+                    "TooManyUpdates",
+                    "Failed to create the parameter since stale tags associated to the name detected. Please retry \
+                     in a while or change a parameter name.",
+                )
+            }
             "PutParameter" => self.put_parameter(&up, &body),
+            "DeleteParameter" | "DeleteParameters" if self.recreate_window => self.delete(&up, &body, state),
             "GetParameter" | "GetParameters" | "GetParametersByPath" if self.undecryptable => {
                 self.read_values(&up, &body, state)
             }
             _ => Reply::upstream(up.forward()),
         }
+    }
+
+    /// Behaviour 9: a create (no Overwrite) of a name deleted less than `recreate_after` ago.
+    fn within_recreate_window(&self, request: &Request, body: &Value, state: &LayerState) -> bool {
+        let overwrite = body.get("Overwrite").and_then(Value::as_bool).unwrap_or(false);
+        let name = text(body, "Name").unwrap_or_default();
+        let deleted = state.deleted.lock().unwrap();
+        !overwrite
+            && deleted
+                .get(&(request.region.clone(), name.to_owned()))
+                .is_some_and(|at| at.elapsed() < self.recreate_after)
+    }
+
+    /// Behaviour 9: remember when each name was deleted (only what the emulator did delete).
+    fn delete(&self, up: &Upstream, body: &Value, state: &LayerState) -> Reply {
+        let response = up.forward();
+        if response.status == 200 {
+            let names: Vec<String> = match text(body, "Name") {
+                Some(name) => vec![name.to_owned()],
+                None => response
+                    .json()
+                    .get("DeletedParameters")
+                    .and_then(Value::as_array)
+                    .map(|n| n.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            };
+            let mut deleted = state.deleted.lock().unwrap();
+            for name in names {
+                deleted.insert((up.request.region.clone(), name), Instant::now());
+            }
+        }
+        Reply::upstream(response)
     }
 
     /// Behaviours 1 (empty pages) and 2 (listing lag).
@@ -612,7 +687,8 @@ fn each_switch_turns_one_behaviour_off_and_all_of_them_make_off() {
         .without_value_size_limit()
         .without_kms_key_check()
         .without_undecryptable()
-        .without_stale_tag_index();
+        .without_stale_tag_index()
+        .without_recreate_window();
     assert_eq!(every, AwsBehaviour::off());
     assert_eq!(AwsBehaviour::off().settle_time(), Duration::ZERO);
     let tuned = AwsBehaviour::off().with_empty_page_rate(0.5).with_seed(7).with_lag(Duration::from_secs(1));

@@ -2,6 +2,7 @@
 //! it behaves, while the test's direct clients seed the emulator.
 
 use std::fmt::Debug;
+use std::time::Duration;
 
 use aws_config::Region;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
@@ -272,4 +273,33 @@ async fn all_behaviours_off_forwards_as_the_emulator_answers() {
     let out = client.describe_parameters().parameter_filters(name_equals(&name)).send().await.unwrap();
     assert_eq!(out.parameters().len(), 1);
     assert_eq!(w.proxy().empty_pages_total(), 0);
+}
+
+#[tokio::test]
+async fn recreate_window_a_name_deleted_a_moment_ago_cannot_be_created_until_the_window_passes() {
+    let window = Duration::from_millis(800);
+    let w = World::with_behaviour(&[], AwsBehaviour::off().with_recreate_window(window)).await;
+    let client = via_proxy(&w, EAST).await;
+    let name = w.name("again");
+    let create = || client.put_parameter().name(&name).value("v").r#type(ParameterType::String).send();
+    create().await.unwrap();
+    client.delete_parameter().name(&name).send().await.unwrap();
+    assert_eq!(code(create().await), "TooManyUpdates");
+    assert!(w.get(EAST, &name).await.is_none(), "the refused create created nothing");
+    // Another region, and an overwrite, are not affected; the same create is once the window has passed.
+    via_proxy(&w, WEST)
+        .await
+        .put_parameter()
+        .name(&name)
+        .value("v")
+        .r#type(ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(window).await;
+    create().await.unwrap();
+    assert_eq!(w.proxy().recreates_refused(), 1);
+    // DeleteParameters opens the window too.
+    client.delete_parameters().names(&name).send().await.unwrap();
+    assert_eq!(code(create().await), "TooManyUpdates");
 }

@@ -318,6 +318,11 @@ impl FaultProxy {
         self.layer.empty_pages_total()
     }
 
+    /// Creates refused because the name was deleted a moment ago (behaviour 9).
+    pub fn recreates_refused(&self) -> u64 {
+        self.layer.recreates_refused()
+    }
+
     /// From now on, reading `name` with decryption fails as on AWS when its KMS key is disabled or its
     /// key policy denies the caller (behaviour 7).
     pub fn undecryptable(&self, name: &str) {

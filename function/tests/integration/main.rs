@@ -19,6 +19,7 @@ mod fuzz;
 mod labels;
 mod metrics;
 mod ownership;
+mod recreate_prune;
 mod reliability;
 mod replication;
 mod secrets;

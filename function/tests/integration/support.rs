@@ -19,7 +19,7 @@ use ssm_replicator::config::Config;
 use ssm_replicator::domain::Owner;
 use ssm_replicator::domain::Report;
 use ssm_replicator::domain::Target;
-use ssm_replicator::engine::{Replicator, RetryPolicy};
+use ssm_replicator::engine::{RecreateWait, Replicator, RetryPolicy};
 use ssm_replicator::handler::{Handler, HandlerError};
 use ssm_replicator::ports::Continuation;
 use ssm_replicator::telemetry;
@@ -241,11 +241,14 @@ impl World {
                 Replicator::new(config.clone(), owner, source, targets, keys)
             }
         };
-        let replicator = replicator.with_retry(RetryPolicy {
-            attempts: 3,
-            base: Duration::from_millis(20),
-            cap: Duration::from_millis(100),
-        });
+        let replicator = replicator
+            .with_retry(RetryPolicy { attempts: 3, base: Duration::from_millis(20), cap: Duration::from_millis(100) })
+            // SSM's delete-then-create window, scaled down as the AWS-behaviour layer scales it (behaviour 9).
+            .with_recreate_wait(RecreateWait {
+                first: Duration::from_millis(100),
+                cap: Duration::from_millis(400),
+                total: Duration::from_secs(5),
+            });
         // Direct clients: the world's own regions, and every target (its account's credentials).
         let mut places: Vec<Target> = [SOURCE, EAST, WEST].iter().map(|r| Target::own(r)).collect();
         places.extend(config.targets.iter().filter(|t| !places.contains(t)).cloned().collect::<Vec<_>>());

@@ -139,7 +139,7 @@ async fn a_value_changed_after_its_selection_was_narrowed_never_reaches_the_drop
     w.tag(SOURCE, &name, &[("replicate", EAST)]).await;
     w.put(SOURCE, Put::string(&name, "v2").tags(&[])).await;
     let event = w.change("Update", &name).await;
-    assert_eq!(outcome(&event, &name, WEST), "skipped:not-selected");
+    assert_eq!(outcome(&event, &name, WEST), "skipped:deselected");
     // The index still says `yes` (behaviour 8); the full sync must not send v2 to eu-west-1 on its word.
     w.settle().await;
     let sync = full_sync(&w).await;
