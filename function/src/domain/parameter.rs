@@ -72,11 +72,11 @@ pub const DEFAULT_DATA_TYPE: &str = "text";
 /// The AWS managed key SSM uses when no key is given.
 pub const DEFAULT_KMS_ALIAS: &str = "alias/aws/ssm";
 
-/// One region's copy of a parameter (value read with decryption), without its tags.
+/// What SSM keeps about one version of a parameter besides its value (DescribeParameters' and
+/// GetParameterHistory's fields).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Parameter {
+pub struct Metadata {
     pub name: ParameterName,
-    pub value: Value,
     pub kind: ParameterType,
     /// As SSM reports it (`alias/aws/ssm`, an alias, a key id or an ARN); `None` unless SecureString.
     pub key_id: Option<String>,
@@ -86,36 +86,37 @@ pub struct Parameter {
     pub tier: Tier,
     /// Each policy as a JSON value, in order; empty when the parameter has none.
     pub policies: Vec<serde_json::Value>,
+    /// The version these fields belong to (0 for a parameter not read from SSM, e.g. a desired replica).
+    pub version: i64,
 }
 
-/// What DescribeParameters says of a parameter: everything but the value, plus its version.
+/// One region's copy of a parameter: its metadata and its value (read with decryption), without its tags.
+/// Its metadata's fields read as its own (`parameter.kind`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Metadata {
-    pub name: ParameterName,
-    pub kind: ParameterType,
-    pub key_id: Option<String>,
-    pub description: Option<String>,
-    pub allowed_pattern: Option<String>,
-    pub data_type: String,
-    pub tier: Tier,
-    pub policies: Vec<serde_json::Value>,
-    pub version: i64,
+pub struct Parameter {
+    pub meta: Metadata,
+    pub value: Value,
+}
+
+impl std::ops::Deref for Parameter {
+    type Target = Metadata;
+
+    fn deref(&self) -> &Metadata {
+        &self.meta
+    }
+}
+
+impl std::ops::DerefMut for Parameter {
+    fn deref_mut(&mut self) -> &mut Metadata {
+        &mut self.meta
+    }
 }
 
 impl Metadata {
     /// The whole parameter, given the value read (with decryption) at the same version.
     pub fn with_value(self, value: Value) -> Parameter {
-        Parameter {
-            name: self.name,
-            value,
-            kind: self.kind,
-            key_id: self.key_id.filter(|_| self.kind == ParameterType::SecureString),
-            description: self.description,
-            allowed_pattern: self.allowed_pattern,
-            data_type: self.data_type,
-            tier: self.tier,
-            policies: self.policies,
-        }
+        let kind = self.kind;
+        Parameter { meta: Self { key_id: self.key_id.filter(|_| kind == ParameterType::SecureString), ..self }, value }
     }
 }
 

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::domain::name::ParameterName;
-use crate::domain::parameter::{Value, AMI_DATA_TYPE, DEFAULT_KMS_ALIAS};
+use crate::domain::parameter::{Metadata, Value, AMI_DATA_TYPE, DEFAULT_KMS_ALIAS};
 
 fn owner() -> Owner {
     Owner { account: "111122223333".into(), region: "us-east-1".into() }
@@ -13,9 +13,8 @@ fn owner() -> Owner {
 const RULES: Rules = Rules { adopt_unmanaged: true, delete_replicas: true, recreate: false, prune: false };
 
 fn param(value: &str) -> Parameter {
-    Parameter {
+    Metadata {
         name: ParameterName::parse("/app/x").unwrap(),
-        value: Value::new(value),
         kind: ParameterType::String,
         key_id: None,
         description: Some("d".into()),
@@ -23,7 +22,9 @@ fn param(value: &str) -> Parameter {
         data_type: "text".into(),
         tier: Tier::Standard,
         policies: Vec::new(),
+        version: 0,
     }
+    .with_value(Value::new(value))
 }
 
 fn desired(value: &str) -> Desired {
@@ -280,16 +281,19 @@ fn arb_parameter() -> impl Strategy<Value = Parameter> {
         prop::collection::vec(Just(serde_json::json!({"Type": "Expiration"})), 0..2),
         prop::option::of(prop_oneof![Just("alias/app".to_string()), Just(DEFAULT_KMS_ALIAS.to_string())]),
     )
-        .prop_map(|(value, kind, description, allowed_pattern, data_type, tier, policies, key)| Parameter {
-            name: ParameterName::parse("/app/x").unwrap(),
-            value: Value::new(value),
-            kind,
-            key_id: if kind == ParameterType::SecureString { key } else { None },
-            description,
-            allowed_pattern,
-            data_type,
-            tier,
-            policies,
+        .prop_map(|(value, kind, description, allowed_pattern, data_type, tier, policies, key)| {
+            Metadata {
+                name: ParameterName::parse("/app/x").unwrap(),
+                kind,
+                key_id: if kind == ParameterType::SecureString { key } else { None },
+                description,
+                allowed_pattern,
+                data_type,
+                tier,
+                policies,
+                version: 0,
+            }
+            .with_value(Value::new(value))
         })
 }
 
