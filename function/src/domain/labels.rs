@@ -23,6 +23,8 @@ use super::parameter::{ParameterType, Value};
 
 /// Labels per LabelParameterVersion or UnlabelParameterVersion call.
 pub const LABELS_PER_CALL: usize = 10;
+/// Labels one parameter version may hold.
+pub const MAX_LABELS_PER_VERSION: usize = 10;
 
 /// One version of a parameter as GetParameterHistory returns it (value decrypted), with its labels.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,23 +91,43 @@ pub fn plan_labels(
     stands_for: impl Fn(&HistoryEntry, &HistoryEntry) -> bool,
 ) -> LabelPlan {
     let mut plan = LabelPlan::default();
-    // Label → the replica version it must be on.
-    let mut wanted: BTreeMap<&str, i64> = BTreeMap::new();
+    // Label → the replica version it must be on, and the source version it comes from.
+    let mut wanted: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for v in source.iter().filter(|v| !v.labels.is_empty()) {
         let newest = replica.iter().filter(|r| stands_for(v, r)).map(|r| r.version).max();
         for label in &v.labels {
             match newest {
                 Some(r) => {
-                    wanted.insert(label, r);
+                    wanted.insert(label, (r, v.version));
                 }
                 None => plan.missing.push(MissingLabel { label: label.clone(), source_version: v.version }),
             }
         }
     }
-    plan.missing.sort();
     // Label → the replica version it is on now.
     let current: BTreeMap<&str, i64> =
         replica.iter().flat_map(|r| r.labels.iter().map(move |l| (l.as_str(), r.version))).collect();
+    // Several source versions may stand for one replica version (a value set back, a description-only
+    // change), and a version holds at most 10 labels (LabelParameterVersion: "A parameter version can have
+    // a maximum of ten labels"; ParameterVersionLabelLimitExceeded). The labels already there stay first,
+    // then by name; the others are reported missing rather than failing the write every time.
+    let mut per_version: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for (label, (to, _)) in &wanted {
+        per_version.entry(*to).or_default().push(label);
+    }
+    for (to, mut labels) in per_version {
+        if labels.len() <= MAX_LABELS_PER_VERSION {
+            continue;
+        }
+        labels.sort_by_key(|l| (current.get(l) != Some(&to), *l));
+        for label in labels.split_off(MAX_LABELS_PER_VERSION) {
+            if let Some((_, from)) = wanted.remove(label) {
+                plan.missing.push(MissingLabel { label: label.to_owned(), source_version: from });
+            }
+        }
+    }
+    plan.missing.sort();
+    let wanted: BTreeMap<&str, i64> = wanted.into_iter().map(|(label, (to, _))| (label, to)).collect();
     for (label, on) in &current {
         if !wanted.contains_key(label) {
             plan.detach.entry(*on).or_default().insert((*label).to_owned());
@@ -181,13 +203,28 @@ mod tests {
     }
 
     #[test]
-    fn calls_carry_at_most_ten_labels() {
+    fn calls_carry_at_most_ten_labels_and_a_version_holds_at_most_ten() {
         let many: Vec<String> = (0..12).map(|i| format!("l{i}")).collect();
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();
         let source = [entry(1, "a", &refs)];
         let plan = plan_labels(&source, &[entry(5, "a", &[])], same);
         let (detach, attach) = plan.calls();
         assert!(detach.is_empty());
-        assert_eq!(attach.iter().map(|(v, l)| (*v, l.len())).collect::<Vec<_>>(), vec![(5, 10), (5, 2)]);
+        assert_eq!(attach.iter().map(|(v, l)| (*v, l.len())).collect::<Vec<_>>(), vec![(5, 10)]);
+        assert_eq!(plan.missing.len(), 2);
+    }
+
+    #[test]
+    fn at_most_ten_labels_go_on_one_replica_version_and_the_rest_are_reported_missing() {
+        // Twelve source versions with the same value, one label each: one replica version stands for all.
+        let names: Vec<String> = (0..12).map(|i| format!("l{i:02}")).collect();
+        let source: Vec<HistoryEntry> =
+            names.iter().enumerate().map(|(i, l)| entry(i as i64 + 1, "same", &[l.as_str()])).collect();
+        let replica = vec![entry(1, "same", &["l11"])];
+        let plan = plan_labels(&source, &replica, same);
+        let attached: usize = plan.attach.values().map(BTreeSet::len).sum();
+        assert_eq!(attached, 9, "l11 stays, nine more join it: {plan:?}");
+        assert_eq!(plan.missing.len(), 2, "{plan:?}");
+        assert!(plan.detach.is_empty());
     }
 }

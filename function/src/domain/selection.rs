@@ -39,6 +39,20 @@ impl Selection {
         self.prefixes.is_empty() || self.prefixes.iter().any(|p| name.is_under(p))
     }
 
+    /// Whether the selection tag holds a value this replicator cannot read (`y`, `enabled`, `eu_west_1`):
+    /// neither yes/true, no/false, nor a list whose every entry is a region or `ACCOUNT/REGION`. It then
+    /// selects nothing, but nothing is pruned on its word: a typo must not delete replicas.
+    pub fn unclear(&self, tags: &Tags) -> bool {
+        let Some(value) = tags.get(&self.tag_key).map(|v| v.trim().to_ascii_lowercase()) else { return false };
+        if matches!(value.as_str(), "" | "yes" | "true" | "no" | "false") {
+            return false;
+        }
+        value
+            .split(|c: char| c == ':' || c.is_whitespace())
+            .filter(|r| !r.is_empty())
+            .any(|r| TargetEntry::parse(r).is_err())
+    }
+
     /// The verdict for `name` with `tags`, among the configured `targets`; `own` is the replicator's
     /// account. A tag value that lists entries (`us-east-2:111111111111/eu-west-1`) selects the targets
     /// they name: a region entry names that region in every target account, `ACCOUNT/REGION` one target.
@@ -167,5 +181,18 @@ mod tests {
     fn a_replica_is_never_a_source() {
         let t = tags(&[("replicate", "yes"), (OWNER_TAG, "1/us-east-1")]);
         assert_eq!(tagged(&[]).decide(&name("/a"), &t, &targets(), OWN), Decision::Skip(Reason::SourceIsReplica));
+    }
+
+    #[test]
+    fn a_value_with_an_entry_that_is_no_target_name_is_unclear() {
+        let s = Selection { mode: SelectionMode::Tagged, tag_key: "replicate".into(), prefixes: Vec::new() };
+        let tags = |v: &str| Tags::from([("replicate".to_owned(), v.to_owned())]);
+        for clear in ["yes", "No", "", "us-east-2", "us-east-2:111111111111/eu-west-1", "ap-south-2"] {
+            assert!(!s.unclear(&tags(clear)), "{clear}");
+        }
+        for unclear in ["enabled", "y", "us-east-2:eu_west_1", "1"] {
+            assert!(s.unclear(&tags(unclear)), "{unclear}");
+        }
+        assert!(!s.unclear(&Tags::new()));
     }
 }

@@ -158,8 +158,18 @@ async fn apply<S: ParameterStore>(store: &S, source: &Parameter, plan: &LabelPla
 }
 
 /// The target fails with the label step's error; what its write changed stays listed.
+/// The label step failed for this target. Transient: the target fails, so the invocation is retried and
+/// the labels follow. Permanent (e.g. an old version's key disabled, so its history cannot be decrypted):
+/// the write's own outcome stands, with the error noted; a value is worth more than its labels.
 fn fail(result: TargetResult, e: &StoreError) -> TargetResult {
-    let mut failed = failed(&result.target, e);
-    failed.changed = result.changed;
-    failed
+    if e.is_transient() {
+        let mut failed = failed(&result.target, e);
+        failed.changed = result.changed;
+        return failed;
+    }
+    warn!(target = %result.target, error = %e, "labels not replicated; the replica's value is");
+    let mut kept = result;
+    kept.reason = kept.reason.or(Some(e.reason()));
+    kept.error = Some(format!("labels not replicated: {}: {}", e.operation, e.code));
+    kept
 }

@@ -135,10 +135,11 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         let Some(tags) = self.retry.run(|| self.source.read_tags(name)).await? else {
             return Ok((self.delete_everywhere(name).await, None));
         };
+        let clear = !selection.unclear(&tags);
         let chosen = match selection.decide(name, &tags, &self.config.targets, &self.owner.account) {
             // The source exists and its tags (from SSM) select no target: an owned replica is deselected.
             Decision::Skip(Reason::NotSelected) => {
-                let results = join_all(self.targets.iter().map(|store| self.deselected(store, name))).await;
+                let results = join_all(self.targets.iter().map(|store| self.deselected(store, name, clear))).await;
                 return Ok((results, None));
             }
             Decision::Skip(reason) => return Ok((self.every_target(|r| skipped(r, reason)), None)),
@@ -160,7 +161,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             if chosen.iter().any(|c| c == store.target()) {
                 self.write_target(store, &source, &tags).await
             } else {
-                self.deselected(store, name).await
+                self.deselected(store, name, clear).await
             }
         });
         let results = join_all(work).await;

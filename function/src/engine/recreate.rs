@@ -21,6 +21,10 @@ use crate::ports::StoreError;
 /// How long, and how often, the create of a recreation is tried after the delete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecreateWait {
+    /// The wait between the delete and the first create: the documented window. A create tried earlier
+    /// may be refused (TooManyUpdates, "stale tags associated to the name"), or race the deleted
+    /// parameter's clean-up.
+    pub settle: Duration,
     /// The first wait after a refused create; each following wait doubles, up to `cap`.
     pub first: Duration,
     pub cap: Duration,
@@ -29,9 +33,15 @@ pub struct RecreateWait {
 }
 
 impl Default for RecreateWait {
-    /// 1, 2, 4, 8, 8, … seconds, for up to 60 s: twice the documented 30 s.
+    /// 30 s (the documented window), then a create every 2, 4, 8, 15, 15, … s if refused, for up to 90 s
+    /// after the first one.
     fn default() -> Self {
-        Self { first: Duration::from_secs(1), cap: Duration::from_secs(8), total: Duration::from_secs(60) }
+        Self {
+            settle: Duration::from_secs(30),
+            first: Duration::from_secs(2),
+            cap: Duration::from_secs(15),
+            total: Duration::from_secs(90),
+        }
     }
 }
 
@@ -44,6 +54,7 @@ impl RecreateWait {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(), StoreError>>,
     {
+        tokio::time::sleep(self.settle).await;
         let start = Instant::now();
         let mut delay = self.first;
         loop {

@@ -108,6 +108,18 @@ async fn with_pruning_the_event_that_deselects_a_parameter_deletes_its_owned_rep
 }
 
 #[tokio::test]
+async fn with_pruning_a_selection_tag_value_not_understood_deletes_nothing() {
+    let w = World::new(&[PRUNE]).await;
+    // `enabled` and `eu_west_1` are typos of `yes` and `eu-west-1`: they select nothing, and prune nothing.
+    for (leaf, value) in [("enabled", "enabled"), ("underscore", "us-east-2:eu_west_1")] {
+        let (name, report) = deselected(&w, leaf, &[("replicate", value)], false).await;
+        assert_eq!(outcome(&report, &name, WEST), "skipped:deselected", "{value}");
+        assert!(w.get(WEST, &name).await.is_some(), "{value}: the replica stays");
+    }
+    assert_eq!(w.calls.total(&["DeleteParameter"]), 0);
+}
+
+#[tokio::test]
 async fn without_pruning_a_deselected_replica_is_kept_and_reported_deselected() {
     let w = World::new(&[]).await;
     let (removed, report) = deselected(&w, "removed", &[], true).await;

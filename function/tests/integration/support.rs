@@ -245,6 +245,8 @@ impl World {
             .with_retry(RetryPolicy { attempts: 3, base: Duration::from_millis(20), cap: Duration::from_millis(100) })
             // SSM's delete-then-create window, scaled down as the AWS-behaviour layer scales it (behaviour 9).
             .with_recreate_wait(RecreateWait {
+                // Shorter than the layer's window, so that refusals are still met and waited out.
+                settle: Duration::from_millis(300),
                 first: Duration::from_millis(100),
                 cap: Duration::from_millis(400),
                 total: Duration::from_secs(5),
