@@ -85,20 +85,10 @@ M = {
    "let moved_after: BTreeSet<ParameterName> = { let _ = self.moved(&[]).await; BTreeSet::new() };",
    ["as_aws_behaves::a_slow_full_sync_and_newer_events_leave_every_replica_at_the_newest_value"]),
  "M8b-full-sync-race-both": ("function/src/engine/full_sync.rs",
-   """        let moved_before = self.moved(&writing).await;
-        let to_write: Vec<&SourceItem> =
-            writing.into_iter().filter(|i| !moved_before.contains(&i.parameter.name)).collect();
-        let mut written: Vec<BTreeMap<ParameterName, TargetResult>> =
-            join_all(self.targets.iter().zip(&steps).map(|(store, steps)| self.write_batch(store, &to_write, steps)))
-                .await;
-        let moved_after = self.moved(&to_write).await;""",
-   """        let moved_before: BTreeSet<ParameterName> = BTreeSet::new();
-        let to_write: Vec<&SourceItem> =
-            writing.into_iter().filter(|i| !moved_before.contains(&i.parameter.name)).collect();
-        let mut written: Vec<BTreeMap<ParameterName, TargetResult>> =
-            join_all(self.targets.iter().zip(&steps).map(|(store, steps)| self.write_batch(store, &to_write, steps)))
-                .await;
-        let moved_after: BTreeSet<ParameterName> = BTreeSet::new();""",
+   ["self.moved(&writing), self.stale_hints(&writing)",
+    "let moved_after = self.moved(&to_write).await;"],
+   ["async { BTreeSet::<ParameterName>::new() }, self.stale_hints(&writing)",
+    "let moved_after: BTreeSet<ParameterName> = BTreeSet::new();"],
    ["as_aws_behaves::a_slow_full_sync_and_newer_events_leave_every_replica_at_the_newest_value"]),
  "M9-policies": ("function/src/domain/planner.rs",
    "send_policies: changed.contains(&Field::Policies),",
