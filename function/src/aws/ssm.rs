@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ssm::operation::get_parameters::GetParametersOutput;
-use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType as SdkType, ResourceTypeForTagging, Tag};
+use aws_sdk_ssm::types::{
+    ParameterHistory, ParameterStringFilter, ParameterTier, ParameterType as SdkType, ResourceTypeForTagging, Tag,
+};
 use aws_sdk_ssm::Client;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
@@ -119,33 +121,42 @@ impl SsmStore {
     /// since, or not there yet): read again.
     /// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameterHistory.html>
     async fn history_at(&self, name: &ParameterName, version: i64) -> StoreResult<Option<Result<Metadata, Rejected>>> {
+        match self.history_pages(name, false).await? {
+            Some(history) => Ok(history.iter().find(|h| h.version() == version).map(|entry| self.metadata(entry))),
+            // Found by GetParameter a moment ago: deleted since, or the history is behind. Read again.
+            None => Err(self.read_again("GetParameterHistory", NO_HISTORY_YET)),
+        }
+    }
+
+    /// Every page of `name`'s history (GetParameterHistory, 50 versions per page; SSM keeps at most 100).
+    /// `None`: ParameterNotFound for this name.
+    pub(super) async fn history_pages(
+        &self,
+        name: &ParameterName,
+        decrypt: bool,
+    ) -> StoreResult<Option<Vec<ParameterHistory>>> {
         let mut token: Option<String> = None;
-        let mut found = None;
+        let mut entries = Vec::new();
         loop {
             self.read_slot().await;
             let out = self
                 .client
                 .get_parameter_history()
                 .name(name.as_str())
-                .with_decryption(false)
+                .with_decryption(decrypt)
                 .max_results(PAGE_SIZE)
                 .set_next_token(token)
                 .send()
                 .await;
-            let out = match out {
+            let mut out = match out {
                 Ok(out) => out,
-                // Found by GetParameter a moment ago: deleted since, or the history is behind. Read again.
-                Err(e) if code_of(&e) == Some("ParameterNotFound") => {
-                    return Err(self.read_again("GetParameterHistory", NO_HISTORY_YET))
-                }
+                Err(e) if code_of(&e) == Some("ParameterNotFound") => return Ok(None),
                 Err(e) => return Err(classify("GetParameterHistory", &self.label, &e)),
             };
-            if let Some(entry) = out.parameters().iter().find(|h| h.version() == version) {
-                found = Some(self.metadata(entry));
-            }
-            token = out.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+            entries.append(&mut out.parameters.take().unwrap_or_default());
+            token = out.next_token.filter(|t| !t.is_empty());
             if token.is_none() {
-                return Ok(found);
+                return Ok(Some(entries));
             }
         }
     }
@@ -424,14 +435,9 @@ impl SsmStore {
         };
         let name =
             ParameterName::parse(raw).map_err(|e| reject(format!("InvalidName: the name {e}"), Reason::Validation))?;
-        let kind = match m.kind() {
-            Some(SdkType::String) => ParameterType::String,
-            Some(SdkType::StringList) => ParameterType::StringList,
-            Some(SdkType::SecureString) => ParameterType::SecureString,
-            other => {
-                let seen = other.map_or("none", SdkType::as_str);
-                return Err(reject(format!("UnsupportedParameterType: {}", clip(seen)), Reason::Validation));
-            }
+        let Some(kind) = kind_of(m.kind()) else {
+            let seen = m.kind().map_or("none", SdkType::as_str);
+            return Err(reject(format!("UnsupportedParameterType: {}", clip(seen)), Reason::Validation));
         };
         let policies = m
             .policies()
@@ -454,6 +460,16 @@ impl SsmStore {
             policies,
             version: m.version(),
         })
+    }
+}
+
+/// The parameter types this replicator knows; `None` for any other (a newer SDK's, or none given).
+pub(super) fn kind_of(kind: Option<&SdkType>) -> Option<ParameterType> {
+    match kind {
+        Some(SdkType::String) => Some(ParameterType::String),
+        Some(SdkType::StringList) => Some(ParameterType::StringList),
+        Some(SdkType::SecureString) => Some(ParameterType::SecureString),
+        _ => None,
     }
 }
 

@@ -1,9 +1,7 @@
 //! Labels over the SSM API: a parameter's whole history with labels, LabelParameterVersion and
 //! UnlabelParameterVersion. Used only when labels are replicated (REPLICATE_LABELS).
 
-use aws_sdk_ssm::types::ParameterType as SdkType;
-
-use super::{SsmStore, PAGE_SIZE};
+use super::{kind_of, SsmStore};
 use crate::aws::errors::{classify, code_of};
 use crate::domain::labels::HistoryEntry;
 use crate::domain::{ParameterName, ParameterType, Reason, Value};
@@ -19,54 +17,22 @@ impl SsmStore {
     /// `None`: ParameterNotFound for this name.
     /// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameterHistory.html>
     pub(super) async fn labelled_history(&self, name: &ParameterName) -> StoreResult<Option<Vec<HistoryEntry>>> {
-        let mut token: Option<String> = None;
-        let mut entries = Vec::new();
-        loop {
-            self.read_slot().await;
-            let out = self
-                .client
-                .get_parameter_history()
-                .name(name.as_str())
-                .with_decryption(true)
-                .max_results(PAGE_SIZE)
-                .set_next_token(token)
-                .send()
-                .await;
-            let out = match out {
-                Ok(out) => out,
-                Err(e) if code_of(&e) == Some("ParameterNotFound") => return Ok(None),
-                Err(e) => return Err(classify("GetParameterHistory", &self.label, &e)),
+        let Some(history) = self.history_pages(name, true).await? else { return Ok(None) };
+        let mut entries = Vec::with_capacity(history.len());
+        for h in history {
+            let Some(kind) = kind_of(h.r#type()) else {
+                return Err(self.permanent("GetParameterHistory", "UnsupportedParameterType", Reason::Validation));
             };
-            for h in out.parameters() {
-                let kind = match h.r#type() {
-                    Some(SdkType::String) => ParameterType::String,
-                    Some(SdkType::StringList) => ParameterType::StringList,
-                    Some(SdkType::SecureString) => ParameterType::SecureString,
-                    _ => {
-                        return Err(self.permanent(
-                            "GetParameterHistory",
-                            "UnsupportedParameterType",
-                            Reason::Validation,
-                        ))
-                    }
-                };
-                entries.push(HistoryEntry {
-                    version: h.version(),
-                    value: Value::new(h.value().unwrap_or_default()),
-                    kind,
-                    key_id: h
-                        .key_id()
-                        .filter(|k| !k.is_empty() && kind == ParameterType::SecureString)
-                        .map(str::to_owned),
-                    labels: h.labels().to_vec(),
-                });
-            }
-            token = out.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
-            if token.is_none() {
-                entries.sort_by_key(|e| e.version);
-                return Ok(Some(entries));
-            }
+            entries.push(HistoryEntry {
+                version: h.version(),
+                value: Value::new(h.value().unwrap_or_default()),
+                kind,
+                key_id: h.key_id().filter(|k| !k.is_empty() && kind == ParameterType::SecureString).map(str::to_owned),
+                labels: h.labels().to_vec(),
+            });
         }
+        entries.sort_by_key(|e| e.version);
+        Ok(Some(entries))
     }
 
     /// LabelParameterVersion: "You can move a label from one version of a parameter to another"; a label
