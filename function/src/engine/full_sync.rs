@@ -41,12 +41,16 @@ use crate::domain::{
 };
 use crate::ports::{KeyResolver, Page, ParameterStore, Query, StoreError, Values};
 
+mod orphans;
+mod tag_hints;
+
+use orphans::Seen;
+use tag_hints::{TagReads, Tagged};
+
 /// Source tag reads in flight at once (reads are rate-limited per region as well).
 const TAG_READ_CONCURRENCY: usize = 8;
 /// Replica writes in flight at once per target (writes are rate-limited per region as well).
 const WRITE_CONCURRENCY: usize = 4;
-/// Source names a full sync remembers having listed, for its orphan pass (about 100 bytes each).
-const SEEN_CAP: usize = 20_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FullSyncError {
@@ -76,61 +80,6 @@ struct SourceItem {
     /// False when `tags` came from the tagging API (a hint): confirmed with SSM before any write.
     tags_confirmed: bool,
     targets: Vec<Target>,
-}
-
-/// A listed parameter's tags: read from SSM (authoritative; `None`: it no longer exists), or a hint
-/// from the tagging API.
-enum Tagged {
-    Read(Result<Option<Tags>, StoreError>),
-    Hint(Tags),
-}
-
-/// How this sync reads source tags: in bulk until GetResources is refused, then one by one.
-#[derive(Default)]
-struct TagReads {
-    singly: bool,
-    notes: Vec<String>,
-}
-
-/// Source names this invocation's full sync has listed (at most `SEEN_CAP`; memory stays bounded), and
-/// the targets each of them was found not selected for (tags confirmed with SSM).
-#[derive(Default)]
-struct Seen {
-    names: BTreeSet<ParameterName>,
-    deselected: BTreeMap<ParameterName, Vec<Target>>,
-    /// Names the orphan pass already sent through the event path (which handles every target at once).
-    synced: BTreeSet<ParameterName>,
-}
-
-impl Seen {
-    fn note(&mut self, page: &Page) {
-        for m in &page.items {
-            if self.names.len() >= SEEN_CAP {
-                return;
-            }
-            self.names.insert(m.name.clone());
-        }
-    }
-
-    fn contains(&self, name: &ParameterName) -> bool {
-        self.names.contains(name)
-    }
-
-    /// `name` (listed) is not selected for `targets`: the orphan pass looks for owned replicas there.
-    fn deselect(&mut self, name: &ParameterName, targets: Vec<Target>) {
-        if !targets.is_empty() && self.names.contains(name) {
-            self.deselected.insert(name.clone(), targets);
-        }
-    }
-
-    fn is_deselected(&self, name: &ParameterName, target: &Target) -> bool {
-        self.deselected.get(name).is_some_and(|t| t.contains(target))
-    }
-
-    /// Whether `name` still needs the event path in this orphan pass (true once per name).
-    fn first_sync(&mut self, name: &ParameterName) -> bool {
-        self.synced.len() < SEEN_CAP && self.synced.insert(name.clone())
-    }
 }
 
 /// What one target needs for one item, decided from the batched reads.
@@ -519,78 +468,6 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         .await
     }
 
-    /// Tags of a page's parameters: from the tagging API in one call while it answers, else (or for the
-    /// names it did not answer for) one ListTagsForResource each.
-    async fn page_tags(&self, items: Vec<Metadata>, tag_reads: &mut TagReads) -> Vec<(Metadata, Tagged)> {
-        let mut hints = None;
-        if !tag_reads.singly && !items.is_empty() {
-            let names: Vec<ParameterName> = items.iter().map(|m| m.name.clone()).collect();
-            match self.retry.run(|| self.source.bulk_tags(&names)).await {
-                Ok(bulk) => hints = Some(bulk),
-                // Denied (a role from before tag:GetResources) or refused: the rest of this sync reads tags
-                // one by one. Throttled or failing after retries: this page does; the next asks again.
-                Err(e) => {
-                    let rest = !e.is_transient();
-                    warn!(error = %e, rest_of_sync = rest, "GetResources failed: tags are read one parameter at a time");
-                    tag_reads.singly = rest;
-                    let why = match e.reason() {
-                        Reason::AccessDenied => "; allow tag:GetResources to the function's role to read them in bulk",
-                        _ => "",
-                    };
-                    let note = format!("tags were read one parameter at a time (ListTagsForResource): {e}{why}");
-                    if !tag_reads.notes.contains(&note) {
-                        tag_reads.notes.push(note);
-                    }
-                }
-            }
-        }
-        stream::iter(items)
-            .map(|meta| {
-                let hint = hints.as_ref().and_then(|bulk| match bulk.found.get(&meta.name) {
-                    Some(tags) => Some(tags.clone()),
-                    // Absent from a complete answer: no tags as far as the index knows.
-                    None if bulk.complete => Some(Tags::new()),
-                    None => None,
-                });
-                async move {
-                    let tagged = match hint {
-                        Some(tags) => Tagged::Hint(tags),
-                        None => Tagged::Read(self.retry.run(|| self.source.read_tags(&meta.name)).await),
-                    };
-                    (meta, tagged)
-                }
-            })
-            .buffered(TAG_READ_CONCURRENCY)
-            .collect()
-            .await
-    }
-
-    /// Whether these tags select the parameter for every target (nothing to confirm: a stale hint can
-    /// then at worst delay a tag change, which its own event carries).
-    fn selects_everywhere(&self, name: &ParameterName, tags: &Tags) -> bool {
-        match self.config.selection.decide(name, tags, &self.config.targets, &self.owner.account) {
-            Decision::Replicate { targets, .. } => targets.len() == self.targets.len(),
-            Decision::Skip(_) => false,
-        }
-    }
-
-    /// Of `items`, those whose tags were a hint that SSM does not confirm (tags differ, the parameter is
-    /// gone, or its tags cannot be read now). Confirmed items are safe to write with the tags they carry.
-    async fn stale_hints(&self, items: &[&SourceItem]) -> Vec<ParameterName> {
-        stream::iter(items.iter().filter(|i| !i.tags_confirmed))
-            .map(|item| async move {
-                let name = &item.parameter.name;
-                match self.retry.run(|| self.source.read_tags(name)).await {
-                    Ok(Some(tags)) if tags == item.tags => None,
-                    _ => Some(name.clone()),
-                }
-            })
-            .buffered(TAG_READ_CONCURRENCY)
-            .filter_map(|stale| async move { stale })
-            .collect()
-            .await
-    }
-
     /// Replica values (GetParameters) and the metadata of those that are ours with unchanged tags
     /// (DescribeParameters on the names, filtered by the ownership tag and the expected tags digests).
     async fn read_replicas(
@@ -624,93 +501,5 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         };
         let verified = self.list_all(store, &query).await?;
         Ok((values, verified))
-    }
-
-    /// Owned replicas listed in one target. Those whose source no longer exists, and those whose source
-    /// exists but no longer selects this target, go through the event path, which re-reads the source
-    /// (its tags with ListTagsForResource) and deletes only replicas we own: a failed check deletes
-    /// nothing, and nothing is deleted on the tagging API's word.
-    async fn orphan_page(
-        &self,
-        target: &Target,
-        items: Vec<Metadata>,
-        seen: &mut Seen,
-        tag_reads: &mut TagReads,
-        sink: &mut Sink<'_>,
-    ) -> Result<(), FullSyncError> {
-        let items: Vec<Metadata> = items.into_iter().filter(|m| self.config.selection.covers(&m.name)).collect();
-        // A source this sync listed a moment ago is not gone (and if it was deleted since, its Delete event
-        // or the next sync removes the replica; nothing is ever deleted on a guess). Whether it selects this
-        // target was decided then, on tags confirmed with SSM.
-        let (listed, unlisted): (Vec<Metadata>, Vec<Metadata>) =
-            items.into_iter().partition(|m| seen.contains(&m.name));
-        let mut check: Vec<ParameterName> =
-            listed.into_iter().map(|m| m.name).filter(|n| seen.is_deselected(n, target)).collect();
-        if !unlisted.is_empty() {
-            // Existence from GetParameters' InvalidParameters, which names each absent parameter; never from
-            // a listing (DescribeParameters may not list a parameter yet, and pages before it filters).
-            let names: Vec<ParameterName> = unlisted.iter().map(|m| m.name.clone()).collect();
-            let existing = self.retry.run(|| self.source.existing(&names)).await?;
-            let (present, absent): (Vec<Metadata>, Vec<Metadata>) =
-                unlisted.into_iter().partition(|m| existing.contains(&m.name));
-            for name in absent.into_iter().map(|m| m.name) {
-                let result = self.sync_one(&name).await;
-                self.emit(result, sink);
-            }
-            // Not listed but present (its selection tag removed, or listed before a hand-off): its tags say
-            // whether it still selects this target. A hint may only clear it; the event path decides.
-            check.extend(self.not_selecting(target, present, tag_reads).await);
-        }
-        // Once per name: the event path has already handled every target of one synced for another.
-        for name in check.into_iter().filter(|n| seen.first_sync(n)) {
-            let result = self.sync_one(&name).await;
-            self.emit(result, sink);
-        }
-        Ok(())
-    }
-
-    /// Of these existing sources, those whose tags (a hint from the tagging API, or ListTagsForResource)
-    /// do not select `target`. A source whose tags cannot be read now is left for the next sync.
-    async fn not_selecting(
-        &self,
-        target: &Target,
-        present: Vec<Metadata>,
-        tag_reads: &mut TagReads,
-    ) -> Vec<ParameterName> {
-        if present.is_empty() {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        for (meta, tagged) in self.page_tags(present, tag_reads).await {
-            let tags = match tagged {
-                Tagged::Hint(tags) | Tagged::Read(Ok(Some(tags))) => tags,
-                // Gone meanwhile: the event path deletes the replica if we own it.
-                Tagged::Read(Ok(None)) => {
-                    out.push(meta.name);
-                    continue;
-                }
-                Tagged::Read(Err(e)) => {
-                    warn!(parameter = %meta.name, error = %e, "source tags unreadable: selection not checked");
-                    continue;
-                }
-            };
-            let decision = self.config.selection.decide(&meta.name, &tags, &self.config.targets, &self.owner.account);
-            if self.left_out(&decision).contains(target) {
-                out.push(meta.name);
-            }
-        }
-        out
-    }
-
-    /// The configured targets a selection decision leaves out of an existing source: all of them when its
-    /// tags select none (not another reason to skip it, such as being a replica itself).
-    fn left_out(&self, decision: &Decision) -> Vec<Target> {
-        match decision {
-            Decision::Skip(Reason::NotSelected) => self.config.targets.clone(),
-            Decision::Skip(_) => Vec::new(),
-            Decision::Replicate { targets, .. } => {
-                self.config.targets.iter().filter(|t| !targets.contains(t)).cloned().collect()
-            }
-        }
     }
 }
