@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The AWS API emulator (moto server) with seven corrections towards AWS behaviour.
+"""The AWS API emulator (moto server) with eight corrections towards AWS behaviour.
 
 1. moto 5.2.5 returns DescribeParameters in pages of 10 whatever MaxResults says; AWS honours MaxResults
    (1-50). ssm-replicator's call budgets depend on 50-result pages, so DescribeParameters honours
@@ -25,6 +25,15 @@
    parameters (ResourcesPerPage, TagsPerPage, PaginationToken) in the same request",
    https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html), so such a
    request is answered whole (at most 100 ARNs). Here it is too; listings without an ARN list page as before.
+8. moto's ReplicateSecretToRegions ignores each replica region's KmsKeyId: every replica reports
+   `alias/aws/secretsmanager` and is InSync, whatever key was asked for. On AWS the replica is encrypted with
+   that key ("If you don't include this field, Secrets Manager uses aws/secretsmanager",
+   https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ReplicaRegionType.html), and a key
+   that cannot be used there fails that region's replica while the call itself succeeds (Status Failed
+   with a StatusMessage; "AWS::SecretsManager::Secret silently fails Replica Secret when invalid KMS Key
+   specified", aws-cloudformation/cloudformation-coverage-roadmap#1459). Here the replica keeps the key it
+   was given, and a key that does not exist or is not enabled in that region of that account fails it,
+   with no replica created. AWS does not document the message's text; this one names the key and region.
 Nothing else changes. The AWS behaviours that concern what a client must cope with (empty pages,
 listing lag, limits, rejected type changes, missing keys) are reproduced by the integration tests'
 AWS-behaviour proxy instead (function/tests/integration/aws_behaviour.rs).
@@ -38,7 +47,9 @@ from moto.core.responses import ActionResult
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.kms.models import Key
+from moto.kms.models import kms_backends
 from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend
+from moto.secretsmanager.models import FakeSecret, ReplicaSecret
 from moto.server import main
 from moto.ssm.exceptions import SSMException
 from moto.ssm.models import SimpleSystemManagerBackend
@@ -122,6 +133,39 @@ def get_resources(self: ResourceGroupsTaggingAPIBackend, *args: Any, **kwargs: A
 
 
 ResourceGroupsTaggingAPIBackend.get_resources = get_resources
+
+_create_replicas = FakeSecret.create_replicas
+DEFAULT_SECRETS_KEY = "alias/aws/secretsmanager"
+
+
+def _usable_key(account: str, region: str, key_id: str) -> bool:
+    backend = kms_backends[account][region]
+    try:
+        return backend.describe_key(key_id).key_state == "Enabled"
+    except Exception:  # an unknown id or alias: moto raises KeyError or its NotFoundException
+        return False
+
+
+def create_replicas(self: FakeSecret, replica_regions: list[dict[str, str]], force_overwrite: bool) -> list[Any]:
+    usable, failed = [], []
+    for config in replica_regions or []:
+        key = config.get("KmsKeyId")
+        if key and key != DEFAULT_SECRETS_KEY and not _usable_key(self.account_id, config["Region"], key):
+            failed.append(config)
+        else:
+            usable.append(config)
+    replicas = _create_replicas(self, usable, force_overwrite)
+    for replica, config in zip(replicas, usable):
+        replica.config["KmsKeyId"] = config.get("KmsKeyId") or DEFAULT_SECRETS_KEY
+    for config in failed:
+        message = f"Replication failed: KMS key {config['KmsKeyId']} is not usable in {config['Region']}."
+        replica = ReplicaSecret(self, config["Region"], "Failed", message)
+        replica.config["KmsKeyId"] = config["KmsKeyId"]
+        replicas.append(replica)
+    return replicas
+
+
+FakeSecret.create_replicas = create_replicas
 
 if __name__ == "__main__":
     main()

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::domain::secret::SecretName;
 use crate::domain::target::{self, Target};
 use crate::domain::{ParameterName, Rules, Selection, SelectionMode};
 
@@ -12,6 +13,10 @@ pub struct ConfigError {
     pub var: &'static str,
     pub problem: String,
 }
+
+/// ListSecrets takes at most 10 values per filter.
+/// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Filter.html>
+const MAX_SECRET_PREFIXES: usize = 10;
 
 /// The role assumed in other target accounts unless TARGET_ROLE_NAME says otherwise.
 pub const DEFAULT_TARGET_ROLE: &str = "ssm-replicator-target";
@@ -35,6 +40,11 @@ pub struct Config {
     /// Map the source's labels onto each replica's versions by content (REPLICATE_LABELS, default off: it
     /// costs a GetParameterHistory per parameter on every full sync).
     pub replicate_labels: bool,
+    /// Replicate Secrets Manager secrets too (SECRETS, default off).
+    pub secrets: bool,
+    /// Secret name prefixes (SECRET_PREFIXES, e.g. `prod/`): only secrets whose names start with one of
+    /// them are replicated. Required when SECRETS is on (IAM is scoped to them).
+    pub secret_prefixes: Vec<String>,
     /// Per-region limits this replicator keeps to (the SSM defaults: 40 read and about 3 write TPS).
     pub rates: Rates,
     /// Time a full sync leaves unused before the Lambda deadline (it hands on at the next page boundary).
@@ -133,8 +143,31 @@ impl Config {
             kms_key_map.insert(t, key.trim().to_owned());
         }
 
+        let secrets = flag(&get, "SECRETS", false)?;
+        let mut secret_prefixes = Vec::new();
+        for p in list(&get("SECRET_PREFIXES").unwrap_or_default()) {
+            SecretName::parse(p).map_err(|e| {
+                invalid("SECRET_PREFIXES", format!("'{}' is not a secret name prefix: it {e}", clip(p)))
+            })?;
+            secret_prefixes.push(p.to_owned());
+        }
+        if secrets && secret_prefixes.is_empty() {
+            return Err(invalid("SECRET_PREFIXES", "required when SECRETS is true, e.g. prod/,shared/"));
+        }
+        if secret_prefixes.len() > MAX_SECRET_PREFIXES {
+            return Err(invalid(
+                "SECRET_PREFIXES",
+                format!(
+                    "lists {} prefixes; ListSecrets filters take at most {MAX_SECRET_PREFIXES}",
+                    secret_prefixes.len()
+                ),
+            ));
+        }
+
         Ok(Self {
             source_region,
+            secrets,
+            secret_prefixes,
             targets,
             target_role_name,
             selection: Selection { mode, tag_key, prefixes },

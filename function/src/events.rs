@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::clip;
+use crate::domain::secret::SecretId;
 use crate::domain::{Cursor, NameError, ParameterName, Reason};
 
 /// Most names one manual `sync` command may carry.
@@ -22,6 +23,8 @@ pub enum Command {
     Sync(Vec<ParameterName>),
     /// Compare the whole selection, from the start or from where a previous invocation handed on.
     FullSync(Cursor),
+    /// Re-describe these secrets at the source and bring every target in line (SECRETS=true).
+    SyncSecrets(Vec<SecretId>),
     /// Nothing to replicate (e.g. the source write itself failed).
     Ignore(Reason),
 }
@@ -53,7 +56,7 @@ pub enum EventError {
     UnknownShape,
     #[error("EventBridge envelope is malformed: {0}")]
     Envelope(String),
-    #[error("detail-type '{0}' is not handled (expected Parameter Store Change, AWS API Call via CloudTrail or Scheduled Event)")]
+    #[error("detail-type '{0}' is not handled (expected Parameter Store Change, AWS API Call via CloudTrail, AWS Service Event via CloudTrail or Scheduled Event)")]
     UnsupportedDetailType(String),
     #[error("source '{got}' does not match detail-type '{detail_type}' (expected '{expected}')")]
     WrongSource { detail_type: String, expected: &'static str, got: String },
@@ -71,8 +74,10 @@ pub enum EventError {
     UnsupportedOperation(String),
     #[error("detail.eventName '{0}' is not an SSM parameter call this replicator handles")]
     UnsupportedEventName(String),
-    #[error("detail.eventSource '{0}' is not ssm.amazonaws.com")]
+    #[error("detail.eventSource '{0}' is not ssm.amazonaws.com (nor secretsmanager.amazonaws.com for aws.secretsmanager events)")]
     NotSsm(String),
+    #[error("the event's secret is not a secret name or ARN: {0}")]
+    InvalidSecret(String),
     #[error("manual command is malformed: {0}")]
     Manual(String),
     #[error("action '{0}' is not a manual command (expected 'sync' or 'full-sync')")]
@@ -98,7 +103,9 @@ pub fn parse(event: &Value, origin: Origin<'_>) -> Result<Parsed, EventError> {
     let envelope: EventBridgeEvent<Value> = from_value(event).map_err(EventError::Envelope)?;
     let (expected_source, kind) = match envelope.detail_type.as_str() {
         "Parameter Store Change" => ("aws.ssm", Kind::Native),
+        "AWS API Call via CloudTrail" if envelope.source == SECRETS_SOURCE => (SECRETS_SOURCE, Kind::Secrets),
         "AWS API Call via CloudTrail" => ("aws.ssm", Kind::CloudTrail),
+        "AWS Service Event via CloudTrail" => (SECRETS_SOURCE, Kind::Secrets),
         "Scheduled Event" => ("aws.events", Kind::Schedule),
         other => return Err(EventError::UnsupportedDetailType(clip(other))),
     };
@@ -114,6 +121,7 @@ pub fn parse(event: &Value, origin: Origin<'_>) -> Result<Parsed, EventError> {
     let parsed = match kind {
         Kind::Native => native(&envelope.detail)?,
         Kind::CloudTrail => cloudtrail(&envelope.detail)?,
+        Kind::Secrets => secrets_trail(&envelope.detail)?,
         // A full sync is measured from its own start (the invocation's), not from the schedule's tick.
         Kind::Schedule => return Ok(parsed_as("schedule", Command::FullSync(Cursor::start()))),
     };
@@ -124,9 +132,27 @@ fn parsed_as(trigger: impl Into<String>, command: Command) -> Parsed {
     Parsed { trigger: trigger.into(), command, since_ms: None }
 }
 
+/// The EventBridge source of Secrets Manager's CloudTrail events.
+const SECRETS_SOURCE: &str = "aws.secretsmanager";
+
+/// Secrets Manager calls that change what a replica must be (their CloudTrail events).
+const SECRET_CALLS: &[&str] = &[
+    "CreateSecret",
+    "PutSecretValue",
+    "UpdateSecret",
+    "UpdateSecretVersionStage",
+    "TagResource",
+    "UntagResource",
+    "DeleteSecret",
+    "RestoreSecret",
+    "ReplicateSecretToRegions",
+    "RemoveRegionsFromReplication",
+];
+
 enum Kind {
     Native,
     CloudTrail,
+    Secrets,
     Schedule,
 }
 
@@ -190,6 +216,49 @@ fn cloudtrail(detail: &Value) -> Result<Parsed, EventError> {
         other => return Err(EventError::UnsupportedEventName(clip(other))),
     };
     Ok(parsed_as(trigger, Command::Sync(names)))
+}
+
+/// A Secrets Manager event from CloudTrail: an API call (the secret in `responseElements.arn`, else
+/// `requestParameters.secretId`, or `requestParameters.name` for CreateSecret) or the rotation service
+/// event `RotationSucceeded` (the secret's ARN in `additionalEventData.SecretId`). Values are never in
+/// these events: CloudTrail does not log SecretString or SecretBinary.
+/// <https://docs.aws.amazon.com/secretsmanager/latest/userguide/cloudtrail_log_entries.html>
+/// <https://docs.aws.amazon.com/secretsmanager/latest/userguide/monitoring-eventbridge.html>
+fn secrets_trail(detail: &Value) -> Result<Parsed, EventError> {
+    let source = string(detail, "eventSource", "detail.eventSource")?;
+    if source != "secretsmanager.amazonaws.com" {
+        return Err(EventError::NotSsm(clip(source)));
+    }
+    let event_name = string(detail, "eventName", "detail.eventName")?;
+    let trigger = format!("cloudtrail:{event_name}");
+    if detail.get("errorCode").is_some_and(|e| !e.is_null()) {
+        return Ok(parsed_as(trigger, Command::Ignore(Reason::SourceWriteFailed)));
+    }
+    let raw = if event_name == "RotationSucceeded" {
+        // The blog example carries it in additionalEventData; some trails show serviceEventDetails.
+        [("additionalEventData", "SecretId"), ("serviceEventDetails", "secretId")]
+            .iter()
+            .find_map(|(outer, key)| detail.get(*outer).and_then(|o| o.get(*key)).and_then(Value::as_str))
+            .ok_or(EventError::Missing("detail.additionalEventData.SecretId"))?
+    } else if SECRET_CALLS.contains(&event_name) {
+        let response = detail.get("responseElements").filter(|r| r.is_object());
+        let arn = response.and_then(|r| ["arn", "aRN", "ARN"].iter().find_map(|k| r.get(*k).and_then(Value::as_str)));
+        match arn {
+            Some(arn) => arn,
+            None => {
+                let request = detail
+                    .get("requestParameters")
+                    .filter(|r| r.is_object())
+                    .ok_or(EventError::Missing("detail.requestParameters"))?;
+                let key = if event_name == "CreateSecret" { "name" } else { "secretId" };
+                string(request, key, "detail.requestParameters.secretId")?
+            }
+        }
+    } else {
+        return Err(EventError::UnsupportedEventName(clip(event_name)));
+    };
+    let id = SecretId::parse(raw).map_err(|e| EventError::InvalidSecret(format!("'{}' {e}", clip(raw))))?;
+    Ok(parsed_as(trigger, Command::SyncSecrets(vec![id])))
 }
 
 /// `{"action": "full-sync", "cursor": …, "started_ms": …}` (cursor and start only on a hand-off; payloads

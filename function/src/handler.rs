@@ -10,7 +10,7 @@ use crate::domain::{ParameterResult, Reason, Report};
 use crate::engine::{FullSyncError, Replicator};
 use crate::events::{self, Command, EventError, Origin};
 use crate::metrics::{self, LatencyOrigin, Metrics, Trigger};
-use crate::ports::{Continuation, KeyResolver, ParameterStore, StoreError};
+use crate::ports::{Continuation, KeyResolver, NoSecrets, ParameterStore, SecretStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -24,14 +24,14 @@ pub enum HandlerError {
     Transient { count: usize, first: String },
 }
 
-pub struct Handler<S, K, C> {
-    replicator: Replicator<S, K>,
+pub struct Handler<S, K, C, Z = NoSecrets> {
+    replicator: Replicator<S, K, Z>,
     calls: ApiCalls,
     continuation: C,
 }
 
-impl<S: ParameterStore, K: KeyResolver, C: Continuation> Handler<S, K, C> {
-    pub fn new(replicator: Replicator<S, K>, calls: ApiCalls, continuation: C) -> Self {
+impl<S: ParameterStore, K: KeyResolver, C: Continuation, Z: SecretStore> Handler<S, K, C, Z> {
+    pub fn new(replicator: Replicator<S, K, Z>, calls: ApiCalls, continuation: C) -> Self {
         Self { replicator, calls, continuation }
     }
 
@@ -75,6 +75,14 @@ impl<S: ParameterStore, K: KeyResolver, C: Continuation> Handler<S, K, C> {
                 let trigger = if report.trigger.starts_with("manual:") { Trigger::Manual } else { Trigger::Event };
                 // From the source change (the event's time); a manual command from its arrival.
                 let latency = LatencyOrigin { trigger, since_ms: parsed.since_ms.unwrap_or(started_ms) };
+                for r in &report.parameters {
+                    metrics.record(r, latency);
+                }
+            }
+            Command::SyncSecrets(ids) => {
+                self.replicator.sync_secrets(&ids, &mut report).await;
+                let latency =
+                    LatencyOrigin { trigger: Trigger::Event, since_ms: parsed.since_ms.unwrap_or(started_ms) };
                 for r in &report.parameters {
                     metrics.record(r, latency);
                 }

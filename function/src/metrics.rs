@@ -115,7 +115,8 @@ impl Metrics {
                     let permanent = t.reason != Some(Reason::Transient);
                     self.failures.entry((target, reason)).or_insert((0, permanent)).0 += 1;
                 }
-                Outcome::Skipped => {}
+                // A secret's replica the service is still writing: counted once it is InSync.
+                Outcome::Skipped | Outcome::Pending => {}
             }
         }
     }

@@ -3,12 +3,13 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::domain::{ParameterName, Target, TargetResult};
+use crate::domain::{Kind, ParameterName, Target, TargetResult};
 
 const NOW: u64 = 1_800_000_000_000;
 
 fn result(name: &str, targets: &[(Target, Outcome, Option<Reason>)]) -> ParameterResult {
     ParameterResult {
+        kind: Kind::Parameter,
         name: ParameterName::parse(name).unwrap(),
         targets: targets.iter().map(|(t, o, r)| TargetResult::new(t, *o, *r)).collect(),
     }

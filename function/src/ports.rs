@@ -5,6 +5,7 @@ use std::fmt;
 use std::future::Future;
 
 use crate::domain::labels::HistoryEntry;
+use crate::domain::secret::{CopyAction, ReplicaStatus, SecretMeta, SecretName, SecretValue};
 use crate::domain::{Action, KeyRequest, Metadata, Parameter, ParameterName, Reason, Tags, Target, TargetKey, Value};
 
 /// Whether retrying can help.
@@ -155,6 +156,94 @@ pub trait ParameterStore: Send + Sync {
         version: i64,
         labels: &[String],
     ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Which secrets a full sync lists (ListSecrets filters: names starting with one of `prefixes`, and,
+/// when `tag_key` is set, carrying that tag key).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecretQuery {
+    pub prefixes: Vec<String>,
+    pub tag_key: Option<String>,
+}
+
+/// One page of ListSecrets: descriptions without replication status (ListSecrets does not return it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecretPage {
+    pub items: Vec<SecretMeta>,
+    pub next: Option<String>,
+}
+
+/// One region's Secrets Manager, in this account or another (SECRETS=true).
+pub trait SecretStore: Send + Sync {
+    fn target(&self) -> &Target;
+
+    /// One page (up to 100) of secrets matching `query`; a page may be empty and still have a next one.
+    fn list(&self, query: &SecretQuery, token: Option<&str>) -> impl Future<Output = StoreResult<SecretPage>> + Send;
+
+    /// DescribeSecret (by name or ARN), or `None` only when the service says that exact secret does not
+    /// exist (ResourceNotFoundException). A secret scheduled for deletion is described, `deleted` set.
+    fn describe(&self, id: &str) -> impl Future<Output = StoreResult<Option<SecretMeta>>> + Send;
+
+    /// The value of `version` (GetSecretValue by VersionId), or `None` when the secret or version is gone.
+    fn value(&self, id: &str, version: &str) -> impl Future<Output = StoreResult<Option<SecretValue>>> + Send;
+
+    /// Add replica regions (ReplicateSecretToRegions), each with its key (`None`: the region's default).
+    /// Returns the replication status of every replica region, as the service answers it.
+    fn replicate(
+        &self,
+        id: &str,
+        regions: &[(String, Option<String>)],
+        force_overwrite: bool,
+    ) -> impl Future<Output = StoreResult<Vec<ReplicaStatus>>> + Send;
+
+    /// Carry out one change to a copy; `value` is given for the actions that need it.
+    fn apply(
+        &self,
+        name: &SecretName,
+        action: &CopyAction,
+        value: Option<&SecretValue>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// A replicator without secrets (SECRETS is off, and in tests of parameters alone): never called.
+#[derive(Clone, Debug)]
+pub struct NoSecrets(pub Target);
+
+impl SecretStore for NoSecrets {
+    fn target(&self) -> &Target {
+        &self.0
+    }
+
+    async fn list(&self, _query: &SecretQuery, _token: Option<&str>) -> StoreResult<SecretPage> {
+        Ok(SecretPage::default())
+    }
+
+    async fn describe(&self, _id: &str) -> StoreResult<Option<SecretMeta>> {
+        Err(self.off())
+    }
+
+    async fn value(&self, _id: &str, _version: &str) -> StoreResult<Option<SecretValue>> {
+        Err(self.off())
+    }
+
+    async fn replicate(
+        &self,
+        _id: &str,
+        _regions: &[(String, Option<String>)],
+        _force: bool,
+    ) -> StoreResult<Vec<ReplicaStatus>> {
+        Err(self.off())
+    }
+
+    async fn apply(&self, _name: &SecretName, _action: &CopyAction, _value: Option<&SecretValue>) -> StoreResult<()> {
+        Err(self.off())
+    }
+}
+
+impl NoSecrets {
+    fn off(&self) -> StoreError {
+        StoreError::permanent("SecretsManager", &self.0.to_string(), "SecretsDisabled", Reason::SecretsDisabled)
+    }
 }
 
 /// Finds the key a SecureString must use in a target (asking KMS there; never copying ids).

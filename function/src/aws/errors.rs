@@ -22,6 +22,9 @@ const TRANSIENT: &[&str] = &[
     "ThrottledException",
     // A concurrent writer created the parameter between our read and our create: re-plan.
     "ParameterAlreadyExists",
+    // Secrets Manager: its 5xx code, and a secret created between our DescribeSecret and CreateSecret.
+    "InternalServiceError",
+    "ResourceExistsException",
 ];
 
 /// `region`: where the call went, as reports name it (`us-east-2`, `111111111111/eu-west-1`).
@@ -92,7 +95,10 @@ fn permanent_reason(code: &str) -> Reason {
         | "NotFoundException"
         | "DisabledException"
         | "KMSInvalidStateException"
-        | "KeyUnavailableException" => Reason::KmsKeyMissing,
+        | "KeyUnavailableException"
+        // Secrets Manager could not use the key (it does not exist there, is disabled, or is not allowed).
+        | "EncryptionFailure"
+        | "DecryptionFailure" => Reason::KmsKeyMissing,
         "ParameterMaxVersionLimitExceeded" => Reason::VersionLimit,
         "ParameterLimitExceeded" => Reason::ParameterLimit,
         "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" | "UnrecognizedClientException" => {

@@ -6,6 +6,7 @@ mod continuation;
 mod described;
 mod errors;
 mod kms;
+mod secrets;
 mod ssm;
 mod tagging;
 
@@ -20,14 +21,15 @@ pub use accounts::{role_arn, RoleNotAssumable};
 pub use calls::{ApiCalls, CallCounts, CountCalls};
 pub use continuation::LambdaContinuation;
 pub use kms::KmsKeys;
+pub use secrets::SecretsStore;
 pub use ssm::SsmStore;
 pub use tagging::TagIndex;
 
 use crate::config::Config;
 use crate::domain::{Owner, Target};
-use crate::engine::Replicator;
+use crate::engine::{Replicator, SecretStores};
 
-pub type AwsReplicator = Replicator<SsmStore, KmsKeys>;
+pub type AwsReplicator = Replicator<SsmStore, KmsKeys, SecretsStore>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -121,7 +123,19 @@ pub async fn connect(sdk: &SdkConfig, config: Config, calls: &ApiCalls) -> Resul
     let target_kms: BTreeMap<Target, aws_sdk_kms::Client> =
         config.targets.iter().map(|t| (t.clone(), kms(t))).collect();
     let keys = KmsKeys::new(&config.source_region, kms(&source_target), target_kms);
-    Ok(Replicator::new(config, owner, source, targets, keys))
+    let secrets = |t: &Target| {
+        let conf = aws_sdk_secretsmanager::config::Builder::from(sdk_for(t))
+            .region(Region::new(t.region.clone()))
+            .interceptor(calls.interceptor(&label(t)))
+            .build();
+        SecretsStore::new(aws_sdk_secretsmanager::Client::from_conf(conf), t.clone(), config.rates)
+    };
+    // Built even when SECRETS is off (no call is made then): one replicator type for every configuration.
+    let stores =
+        SecretStores { source: secrets(&source_target), targets: config.targets.iter().map(&secrets).collect() };
+    let replicates_secrets = config.secrets;
+    let replicator = Replicator::new(config, owner, source, targets, keys);
+    Ok(replicator.with_secrets(replicates_secrets.then_some(stores)))
 }
 
 /// `ACCOUNT/REGION` targets (and KMS map entries) naming this account become plain regions; a target

@@ -25,6 +25,7 @@ pub fn drift_status(t: &TargetResult) -> &'static str {
         (Outcome::Deleted, _) => "orphan",
         (Outcome::Skipped, Some(Reason::Unmanaged | Reason::OwnedByOtherSource)) => "unmanaged",
         (Outcome::Skipped, _) => "skipped",
+        (Outcome::Pending, _) => "pending",
         (Outcome::Failed, _) => "failed",
     }
 }

@@ -8,6 +8,7 @@ pub mod ownership;
 pub mod parameter;
 pub mod planner;
 pub mod report;
+pub mod secret;
 pub mod selection;
 pub mod target;
 
@@ -17,6 +18,6 @@ pub use name::{NameError, ParameterName};
 pub use ownership::{tags_digest, Owner, Ownership, OWNER_TAG, TAGS_DIGEST_TAG};
 pub use parameter::{Metadata, Parameter, ParameterType, Tags, Tier, Value};
 pub use planner::{plan_delete, plan_prune, plan_write, Action, Desired, Plan, Rules, Stored, TagLimit, MAX_TAGS};
-pub use report::{Field, Outcome, ParameterResult, Reason, Report, TargetResult};
+pub use report::{Field, Kind, Outcome, ParameterResult, Reason, Report, TargetResult};
 pub use selection::{Decision, Selection, SelectionMode};
 pub use target::{Target, TargetEntry};

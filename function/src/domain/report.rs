@@ -19,6 +19,8 @@ pub enum Outcome {
     Unchanged,
     Deleted,
     Skipped,
+    /// A secret's replica region the service is still replicating to (InProgress).
+    Pending,
     Failed,
 }
 
@@ -30,6 +32,7 @@ impl Outcome {
             Self::Unchanged => "unchanged",
             Self::Deleted => "deleted",
             Self::Skipped => "skipped",
+            Self::Pending => "pending",
             Self::Failed => "failed",
         }
     }
@@ -51,6 +54,14 @@ pub enum Reason {
     OwnedByOtherSource,
     DeletesDisabled,
     ReplicaAbsent,
+    /// A secret event, but secrets are not replicated (SECRETS is off).
+    SecretsDisabled,
+    /// A secret without a current version (created without a value): nothing to copy yet.
+    NoSecretValue,
+    /// pending: the service is still replicating the secret to that region.
+    ReplicaInProgress,
+    /// failed: the service reports the secret's replica in that region as Failed (its message in `error`).
+    ReplicaFailed,
     /// An owned replica whose source exists but no longer selects that target (kept: pruning is off;
     /// with pruning on, the replica is `deleted` with this reason).
     Deselected,
@@ -94,6 +105,10 @@ impl Reason {
             Self::OwnedByOtherSource => "owned-by-other-source",
             Self::DeletesDisabled => "deletes-disabled",
             Self::ReplicaAbsent => "replica-absent",
+            Self::SecretsDisabled => "secrets-disabled",
+            Self::NoSecretValue => "no-secret-value",
+            Self::ReplicaInProgress => "replica-in-progress",
+            Self::ReplicaFailed => "replica-failed",
             Self::Deselected => "deselected",
             Self::Recreated => "recreated",
             Self::Adopted => "adopted",
@@ -153,9 +168,35 @@ impl TargetResult {
     }
 }
 
-/// What happened to one parameter, per target.
+/// What a result is about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    #[default]
+    Parameter,
+    /// A Secrets Manager secret (SECRETS=true); its name is the secret's.
+    Secret,
+}
+
+impl Kind {
+    pub fn is_parameter(&self) -> bool {
+        *self == Self::Parameter
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Parameter => "parameter",
+            Self::Secret => "secret",
+        }
+    }
+}
+
+/// What happened to one parameter (or secret), per target.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ParameterResult {
+    /// Serialized only for secrets (`"kind": "secret"`): parameter reports keep their shape.
+    #[serde(skip_serializing_if = "Kind::is_parameter")]
+    pub kind: Kind,
     pub name: ParameterName,
     pub targets: Vec<TargetResult>,
 }

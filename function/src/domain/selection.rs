@@ -60,6 +60,12 @@ impl Selection {
         if !self.covers(name) {
             return Decision::Skip(Reason::OutsidePrefixes);
         }
+        self.decide_tags(tags, targets, own)
+    }
+
+    /// The verdict from the tags alone (the caller has checked the name against its own prefixes): how
+    /// secrets are selected, by the same tag and values as parameters.
+    pub fn decide_tags(&self, tags: &Tags, targets: &[Target], own: &str) -> Decision {
         if tags.contains_key(OWNER_TAG) {
             return Decision::Skip(Reason::SourceIsReplica);
         }

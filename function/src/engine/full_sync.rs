@@ -36,10 +36,10 @@ use super::labels::ReplicaReads;
 use super::{failed, log_result, skipped, Replicator};
 use crate::domain::parameter::AMI_DATA_TYPE;
 use crate::domain::{
-    plan_write, Cursor, Decision, Desired, Metadata, Parameter, ParameterName, ParameterResult, Plan, Reason, Stored,
-    Tags, Target, TargetResult, OWNER_TAG, TAGS_DIGEST_TAG,
+    plan_write, Cursor, Decision, Desired, Kind, Metadata, Parameter, ParameterName, ParameterResult, Plan, Reason,
+    Stored, Tags, Target, TargetResult, OWNER_TAG, TAGS_DIGEST_TAG,
 };
-use crate::ports::{KeyResolver, Page, ParameterStore, Query, StoreError, Values};
+use crate::ports::{KeyResolver, Page, ParameterStore, Query, SecretStore, StoreError, Values};
 
 mod orphans;
 mod tag_hints;
@@ -104,7 +104,7 @@ impl Step {
     }
 }
 
-impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
+impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
     /// Run from `start` until done (`Ok(None)`) or until `deadline` passes after a page (`Ok(Some(next))`).
     /// At least one page is processed per call, so a chain of calls always makes progress.
     pub async fn full_sync(
@@ -146,11 +146,10 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                         ..Query::default()
                     };
                     let next_target = || {
-                        self.targets.get(index + 1).map(|next| Cursor::Orphans {
-                            target: next.target().clone(),
-                            prefix: 0,
-                            token: None,
-                        })
+                        self.targets
+                            .get(index + 1)
+                            .map(|next| Cursor::Orphans { target: next.target().clone(), prefix: 0, token: None })
+                            .or_else(|| self.secrets_phase())
                     };
                     let page = match self.list_page(store, &query, token.as_deref()).await {
                         Ok(page) => page,
@@ -175,6 +174,10 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                         }
                         None => next_target(),
                     }
+                }
+                Cursor::Secrets { token } => {
+                    let next = self.secrets_page(token.as_deref(), &mut tag_reads.notes, sink).await?;
+                    next.map(|t| Cursor::Secrets { token: Some(t) })
                 }
             };
             let Some(next) = next else { return done(None, tag_reads) };
@@ -201,7 +204,16 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             Cursor::Orphans { prefix, .. } if *prefix >= paths => Err(out_of_range()),
             Cursor::Orphans { target, .. } => self.target_index(target).map(|_| ()),
             Cursor::Source { .. } => Ok(()),
+            Cursor::Secrets { .. } if self.secrets.is_none() => {
+                Err(FullSyncError::BadCursor("a secrets phase, but SECRETS is off".to_owned()))
+            }
+            Cursor::Secrets { .. } => Ok(()),
         }
+    }
+
+    /// After the parameters' orphan passes: the secrets, when they are replicated.
+    fn secrets_phase(&self) -> Option<Cursor> {
+        self.secrets.as_ref().map(|_| Cursor::Secrets { token: None })
     }
 
     /// Where `target` is among the configured targets.
@@ -248,7 +260,14 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         // One item SSM listed but we cannot read fails alone, under its own name.
         for r in page.rejected {
             warn!(parameter = %r.name, error = %r.error, "listed parameter cannot be read; it fails alone");
-            self.emit(ParameterResult { name: r.name, targets: self.every_target(|t| failed(t, &r.error)) }, sink);
+            self.emit(
+                ParameterResult {
+                    kind: Kind::Parameter,
+                    name: r.name,
+                    targets: self.every_target(|t| failed(t, &r.error)),
+                },
+                sink,
+            );
         }
         let tagged = self.page_tags(page.items, tag_reads).await;
         // A hint that would leave a parameter out of any target is confirmed with SSM before it counts.
@@ -270,6 +289,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         let mut selected = Vec::new();
         for (meta, tags, tags_confirmed) in tagged {
             let every = |f: &dyn Fn(&Target) -> TargetResult| ParameterResult {
+                kind: Kind::Parameter,
                 name: meta.name.clone(),
                 targets: self.every_target(f),
             };
@@ -302,7 +322,10 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             Ok(v) => v,
             Err(e) => {
                 for name in names {
-                    self.emit(ParameterResult { name, targets: self.every_target(|r| failed(r, &e)) }, sink);
+                    self.emit(
+                        ParameterResult { kind: Kind::Parameter, name, targets: self.every_target(|r| failed(r, &e)) },
+                        sink,
+                    );
                 }
                 return;
             }
@@ -317,8 +340,11 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                     items.push(SourceItem { parameter, version, tags, tags_confirmed, targets })
                 }
                 Some(Err(e)) => {
-                    let result =
-                        ParameterResult { name: meta.name.clone(), targets: self.every_target(|r| failed(r, e)) };
+                    let result = ParameterResult {
+                        kind: Kind::Parameter,
+                        name: meta.name.clone(),
+                        targets: self.every_target(|r| failed(r, e)),
+                    };
                     self.emit(result, sink);
                 }
                 // Changed or deleted since it was listed: take the event path, which reads it afresh.
@@ -367,7 +393,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                 results.push(result);
             }
             let results = self.replicate_labels(&item.parameter, results, ReplicaReads::WhenSourceHasLabels).await;
-            self.emit(ParameterResult { name: name.clone(), targets: results }, sink);
+            self.emit(ParameterResult { kind: Kind::Parameter, name: name.clone(), targets: results }, sink);
         }
         for name in singly {
             let result = self.sync_one(&name).await;

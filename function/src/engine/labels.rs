@@ -14,7 +14,7 @@ use super::{failed, Replicator};
 use crate::domain::keys::request_for;
 use crate::domain::labels::{has_labels, plan_labels, HistoryEntry, LabelPlan};
 use crate::domain::{Field, Outcome, Parameter, ParameterType, Reason, TargetKey, TargetResult};
-use crate::ports::{KeyResolver, ParameterStore, StoreError, StoreResult};
+use crate::ports::{KeyResolver, ParameterStore, SecretStore, StoreError, StoreResult};
 
 /// When the replicas' histories are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub(super) enum ReplicaReads {
     WhenSourceHasLabels,
 }
 
-impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
+impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
     /// Bring the labels of `source`'s replicas in line, for the targets whose result says the replica is
     /// ours and there (created, updated, unchanged). A failure here fails that target with its reason.
     pub(super) async fn replicate_labels(
@@ -63,7 +63,7 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
         match result.outcome {
             Outcome::Updated | Outcome::Unchanged => true,
             Outcome::Created => !self.dry_run,
-            Outcome::Deleted | Outcome::Skipped | Outcome::Failed => false,
+            Outcome::Deleted | Outcome::Skipped | Outcome::Pending | Outcome::Failed => false,
         }
     }
 

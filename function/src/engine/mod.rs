@@ -10,16 +10,17 @@ use crate::domain::keys::request_for;
 use crate::domain::name::MAX_ARN_LEN;
 use crate::domain::parameter::AMI_DATA_TYPE;
 use crate::domain::{
-    plan_delete, plan_write, Action, Decision, Desired, Outcome, Owner, Parameter, ParameterName, ParameterResult,
-    ParameterType, Plan, Reason, Report, Stored, Tags, Target, TargetKey, TargetResult,
+    plan_delete, plan_write, Action, Decision, Desired, Kind, Outcome, Owner, Parameter, ParameterName,
+    ParameterResult, ParameterType, Plan, Reason, Report, Stored, Tags, Target, TargetKey, TargetResult,
 };
-use crate::ports::{ErrorClass, KeyResolver, ParameterStore, StoreError};
+use crate::ports::{ErrorClass, KeyResolver, NoSecrets, ParameterStore, SecretStore, StoreError};
 
 mod full_sync;
 mod labels;
 mod prune;
 mod recreate;
 mod retry;
+mod secrets;
 
 pub use full_sync::{FullSyncError, Progress, Sink};
 pub use recreate::RecreateWait;
@@ -32,18 +33,26 @@ const NAME_CONCURRENCY: usize = 4;
 /// that the targets are reported `failed:transient` (the event's invocation fails and is retried).
 const SETTLE_ROUNDS: usize = 5;
 
-pub struct Replicator<S, K> {
+pub struct Replicator<S, K, Z = NoSecrets> {
     config: Config,
     owner: Owner,
     source: S,
     targets: Vec<S>,
     keys: K,
+    /// Secrets Manager of the source and of each target (SECRETS=true), in `config.targets`' order.
+    secrets: Option<SecretStores<Z>>,
     retry: RetryPolicy,
     recreate_wait: RecreateWait,
     dry_run: bool,
 }
 
-impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
+/// One Secrets Manager store for the source and one per target.
+pub struct SecretStores<Z> {
+    pub source: Z,
+    pub targets: Vec<Z>,
+}
+
+impl<S: ParameterStore, K: KeyResolver> Replicator<S, K, NoSecrets> {
     /// `targets`: one store per `config.targets`, in that order.
     pub fn new(config: Config, owner: Owner, source: S, targets: Vec<S>, keys: K) -> Self {
         Self {
@@ -52,9 +61,27 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             source,
             targets,
             keys,
+            secrets: None,
             retry: RetryPolicy::default(),
             recreate_wait: RecreateWait::default(),
             dry_run: false,
+        }
+    }
+}
+
+impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
+    /// Replicate secrets too (`Some`), through these stores (one per `config.targets`, in that order).
+    pub fn with_secrets<Y: SecretStore>(self, stores: Option<SecretStores<Y>>) -> Replicator<S, K, Y> {
+        Replicator {
+            config: self.config,
+            owner: self.owner,
+            source: self.source,
+            targets: self.targets,
+            keys: self.keys,
+            secrets: stores,
+            retry: self.retry,
+            recreate_wait: self.recreate_wait,
+            dry_run: self.dry_run,
         }
     }
 
@@ -109,12 +136,20 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
                     && t.reason != Some(Reason::Deselected)
             });
             if !wrote || self.dry_run || targets.iter().any(|t| t.outcome == Outcome::Failed) {
-                return ParameterResult { name: name.clone(), targets };
+                return ParameterResult { kind: Kind::Parameter, name: name.clone(), targets };
             }
             match self.retry.run(|| self.source.read(name)).await {
-                Ok(now) if now == seen => return ParameterResult { name: name.clone(), targets },
+                Ok(now) if now == seen => {
+                    return ParameterResult { kind: Kind::Parameter, name: name.clone(), targets }
+                }
                 Ok(_) => info!(parameter = %name, "the source changed while replicating; syncing again"),
-                Err(e) => return ParameterResult { name: name.clone(), targets: self.every_target(|r| failed(r, &e)) },
+                Err(e) => {
+                    return ParameterResult {
+                        kind: Kind::Parameter,
+                        name: name.clone(),
+                        targets: self.every_target(|r| failed(r, &e)),
+                    }
+                }
             }
         }
         let moving = StoreError {
@@ -123,7 +158,11 @@ impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
             code: "SourceKeptChanging".into(),
             class: ErrorClass::Transient,
         };
-        ParameterResult { name: name.clone(), targets: self.every_target(|region| failed(region, &moving)) }
+        ParameterResult {
+            kind: Kind::Parameter,
+            name: name.clone(),
+            targets: self.every_target(|region| failed(region, &moving)),
+        }
     }
 
     /// Read the source once, then handle every target in parallel. Also returns the source as read.

@@ -8,9 +8,9 @@ use tracing::warn;
 
 use super::{failed, Replicator};
 use crate::domain::{plan_prune, ParameterName, Rules, TargetResult};
-use crate::ports::{KeyResolver, ParameterStore};
+use crate::ports::{KeyResolver, ParameterStore, SecretStore};
 
-impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
+impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
     /// One target that `name` (whose source exists, tags read from SSM) is not selected for: one
     /// ListTagsForResource there, and a DeleteParameter when an owned replica is to be pruned.
     /// `clear`: the source's selection tag reads as intended (`Selection::unclear` is false); otherwise an

@@ -23,5 +23,6 @@ mod recreate_prune;
 mod reliability;
 mod replication;
 mod secrets;
+mod secrets_manager;
 mod selection;
 mod tags_in_bulk;

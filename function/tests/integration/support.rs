@@ -14,7 +14,7 @@ use aws_sdk_ssm::config::Credentials;
 use aws_sdk_ssm::types::{ParameterTier, ParameterType, ResourceTypeForTagging, Tag};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
-use ssm_replicator::aws::{self, ApiCalls, KmsKeys, SsmStore, TagIndex};
+use ssm_replicator::aws::{self, ApiCalls, KmsKeys, SecretsStore, SsmStore, TagIndex};
 use ssm_replicator::config::Config;
 use ssm_replicator::domain::Owner;
 use ssm_replicator::domain::Report;
@@ -41,7 +41,22 @@ pub const WORKLOAD_ACCOUNT: &str = "222222222222";
 pub const OWNER_TAG: &str = "ssm-replicator:source";
 
 /// Operations that write.
-pub const WRITES: &[&str] = &["PutParameter", "AddTagsToResource", "RemoveTagsFromResource", "DeleteParameter"];
+pub const WRITES: &[&str] = &[
+    "PutParameter",
+    "AddTagsToResource",
+    "RemoveTagsFromResource",
+    "DeleteParameter",
+    // Secrets Manager (SECRETS=true)
+    "CreateSecret",
+    "PutSecretValue",
+    "UpdateSecret",
+    "UpdateSecretVersionStage",
+    "TagResource",
+    "UntagResource",
+    "RestoreSecret",
+    "DeleteSecret",
+    "ReplicateSecretToRegions",
+];
 
 pub fn endpoint() -> String {
     std::env::var("SSM_REPLICATOR_TEST_ENDPOINT").unwrap_or_else(|_| {
@@ -129,11 +144,12 @@ enum Wiring<'a> {
 pub struct World {
     pub prefix: String,
     pub calls: ApiCalls,
-    pub handler: Handler<SsmStore, KmsKeys, Collect>,
+    pub handler: Handler<SsmStore, KmsKeys, Collect, SecretsStore>,
     proxy: FaultProxy,
     /// Direct clients per place: `us-east-2` (the world's account) or `111111111111/us-west-2`.
     ssm: BTreeMap<String, aws_sdk_ssm::Client>,
     kms: BTreeMap<String, aws_sdk_kms::Client>,
+    secrets: BTreeMap<String, aws_sdk_secretsmanager::Client>,
 }
 
 impl World {
@@ -194,6 +210,8 @@ impl World {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         for (k, v) in env {
+            // `{secret_prefix}`: the same prefix as Secrets Manager names go (no leading slash).
+            let v = v.replace("{secret_prefix}", &format!("{}/", &prefix[1..]));
             vars.insert(k.to_string(), v.replace("{prefix}", &prefix));
         }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
@@ -238,7 +256,7 @@ impl World {
                 let index =
                     TagIndex::new(aws_sdk_resourcegroupstagging::Client::from_conf(tagging.build()), SOURCE, ACCOUNT);
                 let (source, targets) = (ssm(SOURCE).with_tag_index(index), vec![ssm(EAST), ssm(WEST)]);
-                Replicator::new(config.clone(), owner, source, targets, keys)
+                Replicator::new(config.clone(), owner, source, targets, keys).with_secrets::<SecretsStore>(None)
             }
         };
         let replicator = replicator
@@ -254,12 +272,14 @@ impl World {
         // Direct clients: the world's own regions, and every target (its account's credentials).
         let mut places: Vec<Target> = [SOURCE, EAST, WEST].iter().map(|r| Target::own(r)).collect();
         places.extend(config.targets.iter().filter(|t| !places.contains(t)).cloned().collect::<Vec<_>>());
-        let (mut ssm, mut kms) = (BTreeMap::new(), BTreeMap::new());
+        let (mut ssm, mut kms, mut secrets) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         for place in places {
             let acting = sdk_config_for(&endpoint(), place.account.as_deref().unwrap_or(account)).await;
             let region = Region::new(place.region.clone());
             let ssm_conf = aws_sdk_ssm::config::Builder::from(&acting).region(region.clone()).build();
-            let kms_conf = aws_sdk_kms::config::Builder::from(&acting).region(region).build();
+            let kms_conf = aws_sdk_kms::config::Builder::from(&acting).region(region.clone()).build();
+            let sm_conf = aws_sdk_secretsmanager::config::Builder::from(&acting).region(region).build();
+            secrets.insert(place.to_string(), aws_sdk_secretsmanager::Client::from_conf(sm_conf));
             ssm.insert(place.to_string(), aws_sdk_ssm::Client::from_conf(ssm_conf));
             kms.insert(place.to_string(), aws_sdk_kms::Client::from_conf(kms_conf));
         }
@@ -270,6 +290,7 @@ impl World {
             proxy: own,
             ssm,
             kms,
+            secrets,
         }
     }
 
@@ -286,6 +307,11 @@ impl World {
     /// The direct client of `place`: a region of the world's account, or `ACCOUNT/REGION`.
     pub fn ssm(&self, place: &str) -> &aws_sdk_ssm::Client {
         self.ssm.get(place).unwrap_or_else(|| panic!("no client for {place}"))
+    }
+
+    /// The direct Secrets Manager client of `place` (a region of the world's account, or `ACCOUNT/REGION`).
+    pub fn secrets(&self, place: &str) -> &aws_sdk_secretsmanager::Client {
+        self.secrets.get(place).unwrap_or_else(|| panic!("no client for {place}"))
     }
 
     pub fn kms(&self, place: &str) -> &aws_sdk_kms::Client {

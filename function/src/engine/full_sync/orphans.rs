@@ -52,7 +52,7 @@ impl Seen {
     }
 }
 
-impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
+impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
     /// Owned replicas listed in one target. Those whose source no longer exists, and those whose source
     /// exists but no longer selects this target, go through the event path, which re-reads the source
     /// (its tags with ListTagsForResource) and deletes only replicas we own: a failed check deletes

@@ -21,7 +21,7 @@ pub(super) struct TagReads {
     pub(super) notes: Vec<String>,
 }
 
-impl<S: ParameterStore, K: KeyResolver> Replicator<S, K> {
+impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
     /// Tags of a page's parameters: from the tagging API in one call while it answers, else (or for the
     /// names it did not answer for) one ListTagsForResource each.
     pub(super) async fn page_tags(&self, items: Vec<Metadata>, tag_reads: &mut TagReads) -> Vec<(Metadata, Tagged)> {
