@@ -101,6 +101,13 @@ pub struct Options {
     /// GetParameterHistory per parameter, and per target where the source has labels).
     #[arg(long, global = true)]
     pub labels: bool,
+    /// Replicate Secrets Manager secrets too (rows of kind `secret`): natively in this account's target
+    /// regions, as copies in other accounts. Needs --secret-prefix.
+    #[arg(long, global = true)]
+    pub secrets: bool,
+    /// Secret name prefixes, comma-separated (e.g. prod/): only secrets under them are replicated.
+    #[arg(long = "secret-prefix", global = true, value_delimiter = ',', value_name = "PREFIX")]
+    pub secret_prefixes: Vec<String>,
     /// Reads per second per region [default: 40].
     #[arg(long, global = true)]
     pub read_tps: Option<u32>,
@@ -144,6 +151,8 @@ impl Options {
         vars.insert("REPLICATE_LABELS", self.labels.to_string());
         vars.insert("RECREATE_REPLICAS", self.recreate.to_string());
         vars.insert("PRUNE_DESELECTED", self.prune.to_string());
+        vars.insert("SECRETS", self.secrets.to_string());
+        vars.insert("SECRET_PREFIXES", self.secret_prefixes.join(","));
         if let Some(n) = self.read_tps {
             vars.insert("READ_TPS", n.to_string());
         }
@@ -163,6 +172,8 @@ fn flag_for(var: &'static str) -> &'static str {
         "SELECTION_MODE" => "--selection",
         "SELECTION_TAG" => "--tag",
         "KMS_KEY_MAP" => "--kms-key-map",
+        "SECRET_PREFIXES" => "--secret-prefix",
+        "SECRETS" => "--secrets",
         "READ_TPS" => "--read-tps",
         "WRITE_TPS" => "--write-tps",
         other => other,

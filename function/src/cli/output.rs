@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::domain::{Field, Outcome, ParameterResult, Reason, TargetResult};
+use crate::domain::{Field, Kind, Outcome, ParameterResult, Reason, TargetResult};
 
 /// How a row is labelled: the outcome (`sync`, `replicate`) or the drift status (`diff`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +35,8 @@ pub const DRIFT: &[&str] = &["missing", "drifted", "orphan"];
 
 #[derive(Serialize)]
 struct Row<'a> {
+    /// `parameter` or `secret` (with --secrets).
+    kind: &'static str,
     name: &'a str,
     /// The target's account: another account's, or this one's for a plain region.
     account: &'a str,
@@ -104,6 +106,7 @@ impl Printer {
                 continue;
             }
             let row = Row {
+                kind: result.kind.as_str(),
                 name: result.name.as_str(),
                 account: t.target.account_or(&self.own_account),
                 region: &t.target.region,
@@ -112,12 +115,17 @@ impl Printer {
                 fields: &t.changed,
                 error: t.error.as_deref(),
             };
+            // Secrets are marked in the name column, so parameter-only tables keep their shape.
+            let shown = match result.kind {
+                Kind::Parameter => result.name.to_string(),
+                Kind::Secret => format!("secret:{}", result.name),
+            };
             let line = if self.json {
                 serde_json::to_string(&row).unwrap_or_default()
             } else if self.account_column {
-                format!("{status:<10} {:<12} {:<15} {:<50} {}", row.account, row.region, result.name, detail(&row))
+                format!("{status:<10} {:<12} {:<15} {shown:<50} {}", row.account, row.region, detail(&row))
             } else {
-                format!("{status:<10} {:<15} {:<50} {}", row.region, result.name, detail(&row))
+                format!("{status:<10} {:<15} {shown:<50} {}", row.region, detail(&row))
             };
             self.print(&line);
         }

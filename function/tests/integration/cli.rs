@@ -25,7 +25,7 @@ fn json_lines(run: &Run) -> (Vec<Value>, Value) {
     (lines, summary)
 }
 
-const STATUSES: &[&str] = &["in-sync", "missing", "drifted", "orphan", "unmanaged", "skipped", "failed"];
+const STATUSES: &[&str] = &["in-sync", "missing", "drifted", "orphan", "unmanaged", "skipped", "pending", "failed"];
 
 #[tokio::test]
 async fn diff_json_follows_its_schema_and_check_exits_3_only_on_drift() {
@@ -50,10 +50,12 @@ async fn diff_json_follows_its_schema_and_check_exits_3_only_on_drift() {
         let obj = row.as_object().unwrap();
         assert!(
             obj.keys()
-                .all(|k| ["name", "account", "region", "status", "reason", "fields", "error"].contains(&k.as_str())),
+                .all(|k| ["kind", "name", "account", "region", "status", "reason", "fields", "error"]
+                    .contains(&k.as_str())),
             "{row}"
         );
         assert!(STATUSES.contains(&row["status"].as_str().unwrap()), "{row}");
+        assert_eq!(row["kind"], "parameter");
         assert!(names.contains(&row["name"].as_str().unwrap().to_owned()));
         assert_eq!(row["status"], "missing");
         assert_eq!(row["account"], ACCOUNT, "every row carries its target's account");
@@ -216,4 +218,52 @@ async fn sync_into_another_account_through_its_role_then_a_rerun_writes_nothing(
     ]);
     assert!(table.stdout.lines().next().unwrap().contains("ACCOUNT"), "{}", table.stdout);
     assert!(table.stdout.contains("111111111111"), "{}", table.stdout);
+}
+
+#[tokio::test]
+async fn with_secrets_diff_and_sync_add_rows_of_kind_secret_and_a_second_diff_is_in_sync() {
+    let w = World::new(&[]).await;
+    let path = format!("{}/", w.prefix);
+    let secret_prefix = format!("{}/", &w.prefix[1..]);
+    let name = format!("{secret_prefix}db");
+    let tag = aws_sdk_secretsmanager::types::Tag::builder().key("replicate").value("us-east-2").build();
+    w.secrets(SOURCE).create_secret().name(&name).secret_string("CANARY-cli").tags(tag).send().await.unwrap();
+    let run = |command: &str| {
+        cli(&w.proxy().url, &[command, "--json", "--path", &path, "--secrets", "--secret-prefix", &secret_prefix])
+    };
+
+    let diff = run("diff");
+    assert_eq!(diff.code, 0, "{}", diff.stderr);
+    let (rows, _) = json_lines(&diff);
+    let secret_rows: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "secret").collect();
+    assert_eq!(secret_rows.len(), 2, "{rows:?}");
+    let status_in = |rows: &[&Value], region: &str| {
+        rows.iter().find(|r| r["region"] == region).map(|r| r["status"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(status_in(&secret_rows, EAST).as_deref(), Some("missing"));
+    assert_eq!(status_in(&secret_rows, WEST).as_deref(), Some("skipped"));
+    assert_eq!(
+        w.secrets(SOURCE).describe_secret().secret_id(&name).send().await.unwrap().replication_status().len(),
+        0
+    );
+
+    let sync = run("sync");
+    assert_eq!(sync.code, 0, "{}", sync.stderr);
+    let (rows, _) = json_lines(&sync);
+    let secret_rows: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "secret").collect();
+    assert_eq!(status_in(&secret_rows, EAST).as_deref(), Some("created"));
+    let again = run("diff");
+    let (rows, _) = json_lines(&again);
+    let secret_rows: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "secret").collect();
+    assert_eq!(status_in(&secret_rows, EAST).as_deref(), Some("in-sync"));
+    for out in [&diff, &sync, &again] {
+        assert!(!out.stdout.contains("CANARY") && !out.stderr.contains("CANARY"), "no value is ever printed");
+    }
+
+    let table =
+        cli(&w.proxy().url, &["diff", "--all", "--path", &path, "--secrets", "--secret-prefix", &secret_prefix]);
+    assert!(table.stdout.contains(&format!("secret:{name}")), "{}", table.stdout);
+    let missing_prefix = cli(&w.proxy().url, &["diff", "--path", &path, "--secrets"]);
+    assert_eq!(missing_prefix.code, 1);
+    assert!(missing_prefix.stderr.contains("--secret-prefix"), "{}", missing_prefix.stderr);
 }
