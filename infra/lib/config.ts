@@ -11,6 +11,14 @@ export interface Target {
 /** `us-east-2` or `111111111111/eu-west-1`, as TARGETS and the selection tag write it. */
 export const targetName = (t: Target): string => (t.account ? `${t.account}/${t.region}` : t.region);
 
+/** Secrets Manager secrets replicated alongside parameters (SECRETS, SECRET_PREFIXES). */
+export interface SecretsConfig {
+  /** Off by default. */
+  readonly enabled: boolean;
+  /** Secret name prefixes (`prod/`); they bound the selection and the IAM policy. At least one when enabled. */
+  readonly namePrefixes: string[];
+}
+
 export interface ReplicatorConfig {
   /** The environment's name (the file name in environments/). */
   readonly name: string;
@@ -63,6 +71,8 @@ export interface ReplicatorConfig {
    * ReplicationLatencyP99 alarm's threshold and the line on the dashboard's latency graph. Default 15.
    */
   readonly latencyObjectiveMinutes: number;
+  /** Secrets Manager secrets (`secrets` in the file; absent: disabled). */
+  readonly secrets: SecretsConfig;
 }
 
 export class ConfigError extends Error {}
@@ -74,13 +84,21 @@ const PREFIX = /^\/[a-zA-Z0-9_.\-/]*$/;
 /** Retention values CloudWatch Logs accepts. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+/**
+ * A secret name prefix: the characters a secret name may have ("The secret name can contain ASCII letters,
+ * numbers, and the following characters: /_+=.@-"), 1 to 512 of them (the name's length constraint),
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html (Name). No `*` or `?`:
+ * the prefix becomes an IAM ARN pattern (`secret:PREFIX*`), where they would be wildcards.
+ */
+const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const FIELDS = [
   'account', 'sourceRegion', 'targets', 'targetRoleName', 'extraTrustedPrincipals', 'selectionMode', 'selectionTag', 'pathPrefixes', 'kmsKeys',
   'deleteReplicas', 'adoptUnmanaged', 'schedule', 'fullSyncIntervalMinutes', 'cloudTrail', 'alarmEmail',
   'logRetentionDays', 'initialSync', 'reservedConcurrency', 'terminationProtection', 'latencyObjectiveMinutes',
   'replicateLabels',
-  'recreateReplicas', 'pruneDeselected',
+  'recreateReplicas', 'pruneDeselected', 'secrets',
 ];
+const SECRETS_FIELDS = ['enabled', 'namePrefixes'];
 
 export const ENVIRONMENTS_DIR = path.join(__dirname, '..', 'environments');
 
@@ -312,6 +330,8 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     ? DEFAULT_LATENCY_OBJECTIVE_MINUTES
     : int('latencyObjectiveMinutes', 1, MAX_LATENCY_OBJECTIVE_MINUTES);
 
+  const secrets = parseSecrets(o.secrets, fail);
+
   const alarmEmail = str('alarmEmail', false);
   if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) fail('alarmEmail', `'${alarmEmail}' is not an e-mail address`);
   const logRetentionDays = int('logRetentionDays', 1, 3653);
@@ -348,7 +368,35 @@ export function parseConfig(name: string, raw: unknown): ReplicatorConfig {
     // https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
     reservedConcurrency: o.reservedConcurrency === undefined ? undefined : int('reservedConcurrency', 1, 1000),
     latencyObjectiveMinutes,
+    secrets,
   };
+}
+
+/** `secrets`: absent means disabled; enabled needs at least one name prefix. */
+function parseSecrets(raw: unknown, fail: (field: string, problem: string) => never): SecretsConfig {
+  if (raw === undefined) return { enabled: false, namePrefixes: [] };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return fail('secrets', 'must be an object such as { "enabled": true, "namePrefixes": ["prod/"] }');
+  }
+  const o = raw as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!SECRETS_FIELDS.includes(key)) fail(`secrets.${key}`, `unknown field (known: ${SECRETS_FIELDS.join(', ')})`);
+  }
+  if (typeof o.enabled !== 'boolean') fail('secrets.enabled', o.enabled === undefined ? 'is required' : 'must be true or false');
+  const prefixes = o.namePrefixes ?? [];
+  if (!Array.isArray(prefixes)) fail('secrets.namePrefixes', 'must be a list of secret name prefixes such as prod/');
+  const namePrefixes = (prefixes as unknown[]).map((p, i) => {
+    if (typeof p !== 'string' || !SECRET_PREFIX.test(p)) {
+      return fail(`secrets.namePrefixes[${i}]`, `'${String(p)}' is not a secret name prefix (1-512 of ASCII letters, digits and /_+=.@-)`);
+    }
+    if ((prefixes as unknown[]).indexOf(p) !== i) return fail(`secrets.namePrefixes[${i}]`, `'${p}' is listed twice`);
+    return p as string;
+  });
+  // Every secret would otherwise be in scope, and the IAM policy would have to cover all of them.
+  if (o.enabled === true && namePrefixes.length === 0) {
+    fail('secrets.namePrefixes', 'needs at least one prefix (such as prod/) when secrets.enabled is true');
+  }
+  return { enabled: o.enabled as boolean, namePrefixes };
 }
 
 /**
@@ -379,6 +427,8 @@ export function functionEnvironment(c: ReplicatorConfig): Record<string, string>
     REPLICATE_LABELS: String(c.replicateLabels),
     RECREATE_REPLICAS: String(c.recreateReplicas),
     PRUNE_DESELECTED: String(c.pruneDeselected),
+    SECRETS: String(c.secrets.enabled),
+    SECRET_PREFIXES: c.secrets.namePrefixes.join(','),
     FULL_SYNC_RESERVE_SECONDS: '90',
     RUST_LOG: 'info',
   };

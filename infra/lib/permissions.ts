@@ -1,6 +1,7 @@
 // The function's permissions, least privilege (DESIGN.md §3): reads in the source, writes only in the
 // targets, both bounded by the path prefixes; no DeleteParameter unless deletes propagate; KMS use only
-// through SSM (kms:ViaService) and only for the replicated parameters (SSM's encryption context).
+// through SSM (kms:ViaService) and only for the replicated parameters (SSM's encryption context). Secrets
+// (when enabled) likewise: bounded by the secret name prefixes, KMS only through Secrets Manager.
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ReplicatorConfig, targetRoleArn } from './config';
 
@@ -97,6 +98,143 @@ export function replicaStatements(c: ReplicatorConfig, regions: string[], accoun
   ];
 }
 
+/**
+ * Secret ARNs under the name prefixes in `region`. A secret's ARN is its name followed by a hyphen and six
+ * random characters (`arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-a1b2c3`), so `PREFIX*`
+ * covers every secret whose name starts with the prefix; the resource type `secret`:
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html#awssecretsmanager-resources-for-iam-policies
+ */
+export function secretArns(c: ReplicatorConfig, region: string, account: string, partition: string): string[] {
+  return c.secrets.namePrefixes.map((p) => `arn:${partition}:secretsmanager:${region}:${account}:secret:${p}*`);
+}
+
+/**
+ * Through Secrets Manager in these regions, for these secrets only. "To allow the KMS key to be used only for
+ * requests that originate in Secrets Manager, you can use the kms:ViaService condition key with the
+ * secretsmanager.<Region>.amazonaws.com value"; Secrets Manager's encryption context names the secret
+ * (`SecretARN`) in its GenerateDataKey and Decrypt requests, including the ones that validate a key when a
+ * secret is given one: https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
+ */
+function viaSecretsManagerFor(regions: string[], secrets: string[]): Record<string, unknown> {
+  return {
+    StringEquals: { 'kms:ViaService': regions.map((r) => `secretsmanager.${r}.amazonaws.com`) },
+    StringLike: { 'kms:EncryptionContext:SecretARN': secrets },
+  };
+}
+
+/**
+ * What a copy of a secret in another account needs there (CreateSecret if missing, then PutSecretValue with the
+ * source's version id; description, key and tags kept in step). DeleteSecret is separate (secretCopyStatements).
+ */
+export const SECRET_COPY_ACTIONS = [
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:CreateSecret',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecret',
+  'secretsmanager:TagResource',
+  'secretsmanager:UntagResource',
+];
+
+/**
+ * The function's own-account statements for secrets (none unless secrets are enabled): list and read the source
+ * secrets, switch on native replication to the target regions of this account, see a same-name secret there,
+ * and use keys only through Secrets Manager. The copies into other accounts go through the target roles
+ * (secretCopyStatements), for which the function reads the source values.
+ */
+export function sourceSecretStatements(c: ReplicatorConfig, account: string, partition: string): iam.PolicyStatement[] {
+  if (!c.secrets.enabled) return [];
+  const source = secretArns(c, c.sourceRegion, account, partition);
+  const replicas = c.targetRegions.flatMap((r) => secretArns(c, r, account, partition));
+  const ownRegions = [c.sourceRegion, ...c.targetRegions];
+  const copies = Object.keys(c.targetAccounts).length > 0;
+  const native = c.targetRegions.length > 0;
+  return [
+    // ListSecrets supports no resource-level permissions (the Service Authorization Reference lists no resource
+    // type for it, so "*" is the only possible resource,
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html). Read-only
+    // (names, tags, metadata; never values), held to the source region, where the full sync lists.
+    new iam.PolicyStatement({
+      sid: 'ListSecrets',
+      actions: ['secretsmanager:ListSecrets'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:RequestedRegion': c.sourceRegion } },
+    }),
+    // DescribeSecret: metadata, tags, version ids and replica status. GetSecretValue only when values are
+    // copied into other accounts: native replication within this account never hands the value to the caller.
+    // Both act on the secret resource (Service Authorization Reference, as above).
+    new iam.PolicyStatement({
+      sid: 'ReadSourceSecrets',
+      actions: ['secretsmanager:DescribeSecret', ...(copies ? ['secretsmanager:GetSecretValue'] : [])],
+      resources: source,
+    }),
+    // "Required permissions: secretsmanager:ReplicateSecretToRegions. If the primary secret is encrypted with a
+    // KMS key other than aws/secretsmanager, you also need kms:Decrypt permission to the key. To encrypt the
+    // replicated secret with a KMS key other than aws/secretsmanager, you need kms:GenerateDataKey and
+    // kms:Encrypt to the key" — no permission on the replica in its region,
+    // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ReplicateSecretToRegions.html
+    ...(native ? [
+      new iam.PolicyStatement({ sid: 'ReplicateSourceSecrets', actions: ['secretsmanager:ReplicateSecretToRegions'], resources: source }),
+      // A secret of the same name already in a target region (unmanaged: reported, overwritten only with
+      // ADOPT_UNMANAGED through ForceOverwriteReplicaSecret) is seen with DescribeSecret there.
+      new iam.PolicyStatement({ sid: 'ReadReplicaSecrets', actions: ['secretsmanager:DescribeSecret'], resources: replicas }),
+    ] : []),
+    // The source key: GetSecretValue decrypts, and so does replication (the Decrypt quoted above). AWS does not
+    // say which region's Secrets Manager endpoint makes the KMS calls of a replication, so every region of this
+    // account involved is allowed, always through Secrets Manager and for the replicated secrets only.
+    new iam.PolicyStatement({
+      sid: 'DecryptSourceSecretsThroughSecretsManager',
+      actions: ['kms:Decrypt'],
+      resources: keyArns([c.sourceRegion], account, partition),
+      conditions: viaSecretsManagerFor(ownRegions, [...source, ...replicas]),
+    }),
+    // The replica keys in the target regions: GenerateDataKey and Encrypt (quoted above), and Decrypt, which
+    // Secrets Manager calls with GenerateDataKey to validate a key it is given ("When you establish or change
+    // the KMS key that is associated with secret, Secrets Manager calls the GenerateDataKey and Decrypt
+    // operations with the specified KMS key", security-encryption.html, as above).
+    ...(native ? [new iam.PolicyStatement({
+      sid: 'EncryptReplicaSecretsThroughSecretsManager',
+      actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+      resources: keyArns(c.targetRegions, account, partition),
+      conditions: viaSecretsManagerFor(ownRegions, [...source, ...replicas]),
+    })] : []),
+  ];
+}
+
+/**
+ * The target role's statements for secret copies in another account's `regions` (none unless secrets are
+ * enabled): write the copies under the prefixes; DeleteSecret only when deletes propagate, and never without a
+ * recovery window; keys only through Secrets Manager in those regions, for those copies.
+ */
+export function secretCopyStatements(c: ReplicatorConfig, regions: string[], account: string, partition: string): iam.PolicyStatement[] {
+  if (!c.secrets.enabled || regions.length === 0) return [];
+  const copies = regions.flatMap((r) => secretArns(c, r, account, partition));
+  return [
+    // Each acts on the secret resource (CreateSecret too: the ARN of the secret it creates),
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
+    new iam.PolicyStatement({ sid: 'WriteSecretCopies', actions: SECRET_COPY_ACTIONS, resources: copies }),
+    // A deleted source schedules the deletion of its owned copies, with the recovery window: the condition key
+    // secretsmanager:ForceDeleteWithoutRecovery (DeleteSecret's condition keys, Service Authorization Reference
+    // as above) must be false or absent, so a deletion without recovery is denied even if ever asked for.
+    ...(c.deleteReplicas ? [new iam.PolicyStatement({
+      sid: 'DeleteSecretCopies',
+      actions: ['secretsmanager:DeleteSecret'],
+      resources: copies,
+      conditions: { BoolIfExists: { 'secretsmanager:ForceDeleteWithoutRecovery': 'false' } },
+    })] : []),
+    // "To update the secret, the user must have both kms:Decrypt and kms:GenerateDataKey permission"; Encrypt
+    // for a key given to CreateSecret/UpdateSecret ("If you don't have kms:Encrypt permission to the new key,
+    // Secrets Manager does not re-encrypt existing secret versions",
+    // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_UpdateSecret.html, KmsKeyId);
+    // through Secrets Manager only: security-encryption.html (see viaSecretsManagerFor).
+    new iam.PolicyStatement({
+      sid: 'UseSecretCopyKeysThroughSecretsManager',
+      actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+      resources: keyArns(regions, account, partition),
+      conditions: viaSecretsManagerFor(regions, copies),
+    }),
+  ];
+}
+
 /** Every statement of the function's policy except logging and self-invocation (added by the stack). */
 export function replicatorStatements(c: ReplicatorConfig, account: string, partition: string): iam.PolicyStatement[] {
   const sourceParameters = parameterArns(c, c.sourceRegion, account, partition);
@@ -126,6 +264,7 @@ export function replicatorStatements(c: ReplicatorConfig, account: string, parti
     // default key): DescribeKey in the source, authorized on the key (see replicaStatements).
     new iam.PolicyStatement({ sid: 'CheckSourceKeys', actions: ['kms:DescribeKey'], resources: keyArns([c.sourceRegion], account, partition) }),
     ...replicaStatements(c, c.targetRegions, account, partition),
+    ...sourceSecretStatements(c, account, partition),
     // Targets in other accounts: through the target role there, exactly those roles.
     ...(others.length === 0 ? [] : [new iam.PolicyStatement({
       sid: 'AssumeTargetRoles',
@@ -149,5 +288,6 @@ export function targetRoleStatements(c: ReplicatorConfig, regions: string[], acc
       conditions: { StringEquals: { 'aws:RequestedRegion': regions } },
     }),
     ...replicaStatements(c, regions, account, partition),
+    ...secretCopyStatements(c, regions, account, partition),
   ];
 }

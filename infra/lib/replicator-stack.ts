@@ -10,6 +10,7 @@ import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { ReplicatorConfig } from './config';
 import { Monitoring } from './monitoring';
+import { secretArns } from './permissions';
 import { deadLetterQueue } from './queues';
 import { ReplicatorFunction } from './replicator-function';
 import { ReplicatorRules } from './rules';
@@ -119,11 +120,19 @@ export class ReplicatorStack extends Stack {
         config.pathPrefixes.length === 0
           ? [`Resource::arn:${partition}:ssm:${r}:${account}:parameter/*`]
           : config.pathPrefixes.map((p) => `Resource::arn:${partition}:ssm:${r}:${account}:parameter${p.replace(/\/+$/, '')}/*`)),
+      // Secrets: ARN patterns under the name prefixes (a secret's ARN ends in its name and a random suffix).
+      ...(config.secrets.enabled
+        ? [config.sourceRegion, ...config.targetRegions].flatMap((r) =>
+          secretArns(config, r, account, partition).map((arn) => `Resource::${arn}`))
+        : []),
     ];
+    const secrets = config.secrets.enabled
+      ? ' Secrets: secretsmanager:ListSecrets has no resource-level permissions either (held to the source region); secrets are scoped to the configured name prefixes per region; their keys are usable only through Secrets Manager (kms:ViaService) for those secrets.'
+      : '';
     NagSuppressions.addResourceSuppressionsByPath(this, policy, [
       {
         id: 'AwsSolutions-IAM5',
-        reason: 'ssm:DescribeParameters and tag:GetResources (the latter held to the source region) have no resource-level permissions; parameters are scoped to the configured path prefixes per region; KMS keys are scoped per region and usable only through SSM (kms:ViaService), except DescribeKey, which only checks that a target key exists.',
+        reason: 'ssm:DescribeParameters and tag:GetResources (the latter held to the source region) have no resource-level permissions; parameters are scoped to the configured path prefixes per region; KMS keys are scoped per region and usable only through SSM (kms:ViaService), except DescribeKey, which only checks that a target key exists.' + secrets,
         appliesTo: wildcards,
       },
     ]);

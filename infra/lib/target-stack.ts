@@ -13,7 +13,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { ReplicatorConfig, sourceRoleName } from './config';
-import { targetRoleStatements } from './permissions';
+import { secretArns, targetRoleStatements } from './permissions';
 
 export interface TargetStackProps extends StackProps {
   readonly config: ReplicatorConfig;
@@ -71,13 +71,17 @@ export class TargetStack extends Stack {
     NagSuppressions.addResourceSuppressionsByPath(this, `/${this.stackName}/TargetRole/Resource`, [
       {
         id: 'AwsSolutions-IAM5',
-        reason: 'ssm:DescribeParameters has no resource-level permissions (limited to the target regions by aws:RequestedRegion); parameters are scoped to the configured path prefixes per target region; KMS keys are scoped per region and usable only through SSM (kms:ViaService) for those parameters, except DescribeKey, which only checks that a key exists.',
+        reason: 'ssm:DescribeParameters has no resource-level permissions (limited to the target regions by aws:RequestedRegion); parameters are scoped to the configured path prefixes per target region; KMS keys are scoped per region and usable only through SSM (kms:ViaService) for those parameters, except DescribeKey, which only checks that a key exists.'
+          + (config.secrets.enabled ? ' Secret copies are scoped to the configured name prefixes per target region; their keys are usable only through Secrets Manager (kms:ViaService) for those copies.' : ''),
         appliesTo: [
           'Resource::*',
           ...regions.map((r) => `Resource::arn:${partition}:kms:${r}:${account}:key/*`),
           ...regions.flatMap((r) => config.pathPrefixes.length === 0
             ? [`Resource::arn:${partition}:ssm:${r}:${account}:parameter/*`]
             : config.pathPrefixes.map((p) => `Resource::arn:${partition}:ssm:${r}:${account}:parameter${p.replace(/\/+$/, '')}/*`)),
+          ...(config.secrets.enabled
+            ? regions.flatMap((r) => secretArns(config, r, account, partition).map((arn) => `Resource::${arn}`))
+            : []),
         ],
       },
     ]);

@@ -122,9 +122,50 @@ describe('environment configuration', () => {
       REPLICATE_LABELS: 'false',
       RECREATE_REPLICAS: 'false',
       PRUNE_DESELECTED: 'false',
+      SECRETS: 'false',
+      SECRET_PREFIXES: '',
       FULL_SYNC_RESERVE_SECONDS: '90',
       RUST_LOG: 'info',
     });
+  });
+
+  // Secret names: "The secret name can contain ASCII letters, numbers, and the following characters: /_+=.@-",
+  // at most 512 characters (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html).
+  test('secrets: off when absent; enabled needs at least one prefix; a prefix is 1-512 of the characters a secret name may have', () => {
+    expect(parseConfig('dev', BASE).secrets).toEqual({ enabled: false, namePrefixes: [] });
+    expect(parseConfig('dev', { ...BASE, secrets: { enabled: true, namePrefixes: ['prod/', 'a_b+c=d.e@f-g'] } }).secrets)
+      .toEqual({ enabled: true, namePrefixes: ['prod/', 'a_b+c=d.e@f-g'] });
+    expect(parseConfig('dev', { ...BASE, secrets: { enabled: true, namePrefixes: ['x'.repeat(512)] } }).secrets.namePrefixes).toHaveLength(1);
+    // Disabled, prefixes may wait for the day it is switched on.
+    expect(parseConfig('dev', { ...BASE, secrets: { enabled: false } }).secrets).toEqual({ enabled: false, namePrefixes: [] });
+    const cases: [unknown, RegExp][] = [
+      [{ enabled: true }, /environments\/dev\.json: secrets\.namePrefixes: needs at least one prefix \(such as prod\/\) when secrets\.enabled is true/],
+      [{ enabled: true, namePrefixes: [] }, /secrets\.namePrefixes: needs at least one prefix/],
+      [{ enabled: true, namePrefixes: [''] }, /secrets\.namePrefixes\[0\]: '' is not a secret name prefix \(1-512 of ASCII letters, digits and \/_\+=\.@-\)/],
+      [{ enabled: true, namePrefixes: ['prod/', 'prod/*'] }, /secrets\.namePrefixes\[1\]: 'prod\/\*' is not a secret name prefix/],
+      [{ enabled: true, namePrefixes: ['has space/'] }, /secrets\.namePrefixes\[0\]: 'has space\/' is not a secret name prefix/],
+      [{ enabled: true, namePrefixes: ['prod?'] }, /secrets\.namePrefixes\[0\]: 'prod\?' is not a secret name prefix/],
+      [{ enabled: true, namePrefixes: ['é/'] }, /secrets\.namePrefixes\[0\]: 'é\/' is not a secret name prefix/],
+      [{ enabled: true, namePrefixes: ['x'.repeat(513)] }, /secrets\.namePrefixes\[0\]: 'x+' is not a secret name prefix/],
+      [{ enabled: true, namePrefixes: [7] }, /secrets\.namePrefixes\[0\]: '7' is not a secret name prefix/],
+      [{ enabled: true, namePrefixes: ['prod/', 'prod/'] }, /secrets\.namePrefixes\[1\]: 'prod\/' is listed twice/],
+      [{ enabled: true, namePrefixes: 'prod/' }, /secrets\.namePrefixes: must be a list of secret name prefixes/],
+      [{ enabled: 'yes', namePrefixes: ['prod/'] }, /secrets\.enabled: must be true or false/],
+      [{ namePrefixes: ['prod/'] }, /secrets\.enabled: is required/],
+      [{ enabled: true, namePrefixes: ['prod/'], prefixes: ['x/'] }, /secrets\.prefixes: unknown field \(known: enabled, namePrefixes\)/],
+      [true, /environments\/dev\.json: secrets: must be an object/],
+      [['prod/'], /secrets: must be an object/],
+    ];
+    for (const [secrets, message] of cases) {
+      expect(bad({ secrets })).toThrow(ConfigError);
+      expect(bad({ secrets })).toThrow(message);
+    }
+  });
+
+  test('the shipped environments: secrets on in local (the demo and the deploy test), present but off in dev and prod', () => {
+    expect(loadEnvironment('local').secrets).toEqual({ enabled: true, namePrefixes: ['demo/'] });
+    expect(loadEnvironment('dev').secrets.enabled).toBe(false);
+    expect(loadEnvironment('prod').secrets.enabled).toBe(false);
   });
 
   test('recreation and pruning are off unless the environment file switches them on', () => {

@@ -7,37 +7,10 @@
 // has no TestEventPattern; `make demo` also routes events through the deployed rules in the emulator.
 import * as fs from 'fs';
 import * as path from 'path';
-import { synth } from './helpers';
+import { matches, resolve, synth } from './helpers';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'function', 'tests', 'fixtures', 'events');
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
-
-/** Resolve the CloudFormation intrinsics CDK leaves in a pattern (the partition in ARNs). */
-function resolve(v: any): any {
-  if (Array.isArray(v)) return v.map(resolve);
-  if (v && typeof v === 'object') {
-    if ('Fn::Join' in v) return (v['Fn::Join'][1] as any[]).map(resolve).join(v['Fn::Join'][0]);
-    if ('Ref' in v && v.Ref === 'AWS::Partition') return 'aws';
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
-  }
-  return v;
-}
-
-function leafMatches(value: unknown, filters: any[]): boolean {
-  const present = value !== undefined;
-  const values = Array.isArray(value) ? value : [value];
-  return filters.some((f) => {
-    if (f && typeof f === 'object' && 'exists' in f) return f.exists === present;
-    if (!present) return false;
-    if (f && typeof f === 'object' && 'prefix' in f) return values.some((x) => typeof x === 'string' && x.startsWith(f.prefix));
-    return values.includes(f);
-  });
-}
-
-function matches(event: any, pattern: any): boolean {
-  return Object.entries(pattern).every(([k, p]) =>
-    Array.isArray(p) ? leafMatches(event?.[k], p) : matches(event?.[k] ?? {}, p));
-}
 
 describe('event routing', () => {
   // The fixtures' account and the prefix their names use.

@@ -84,3 +84,37 @@ export function dashboardBody(template: Template): any {
   };
   return JSON.parse(parts.map(text).join(''));
 }
+
+/** Resolve the CloudFormation intrinsics CDK leaves in a pattern (the partition in ARNs). */
+export function resolve(v: any): any {
+  if (Array.isArray(v)) return v.map(resolve);
+  if (v && typeof v === 'object') {
+    if ('Fn::Join' in v) return (v['Fn::Join'][1] as any[]).map(resolve).join(v['Fn::Join'][0]);
+    if ('Ref' in v && v.Ref === 'AWS::Partition') return 'aws';
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
+  }
+  return v;
+}
+
+function leafMatches(value: unknown, filters: any[]): boolean {
+  const present = value !== undefined;
+  const values = Array.isArray(value) ? value : [value];
+  return filters.some((f) => {
+    if (f && typeof f === 'object' && 'exists' in f) return f.exists === present;
+    if (!present) return false;
+    if (f && typeof f === 'object' && 'prefix' in f) return values.some((x) => typeof x === 'string' && x.startsWith(f.prefix));
+    return values.includes(f);
+  });
+}
+
+/**
+ * Whether an EventBridge pattern matches an event, with the semantics the rules rely on: exact values, `prefix`,
+ * `{"exists": false}`, and an array field matching when any element does
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html,
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-arrays.html). The emulator has no
+ * TestEventPattern.
+ */
+export function matches(event: any, pattern: any): boolean {
+  return Object.entries(pattern).every(([k, p]) =>
+    Array.isArray(p) ? leafMatches(event?.[k], p) : matches(event?.[k] ?? {}, p));
+}

@@ -5,6 +5,7 @@ describe('cdk-nag AwsSolutions', () => {
   const variants: [string, Record<string, unknown>][] = [
     ['with trail, prefixes and initial sync', { initialSync: true }],
     ['without trail or prefixes', { cloudTrail: false, pathPrefixes: [], kmsKeys: {} }],
+    ['with secrets', { secrets: { enabled: true, namePrefixes: ['prod/', 'shared/'] } }],
   ];
   test.each(variants)('%s: zero unacknowledged findings', (_name, overrides) => {
     const { stack } = synth(overrides, true);
