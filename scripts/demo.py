@@ -210,8 +210,61 @@ def show_labels(name):
 def describe(event):
     d = event["detail"]
     what = d.get("operation") or d.get("eventName")
-    name = d.get("name") or d.get("requestParameters", {}).get("resourceId")
+    request = d.get("requestParameters") or {}
+    name = (d.get("name") or request.get("resourceId") or request.get("name") or request.get("secretId")
+            or (d.get("additionalEventData") or {}).get("SecretId"))
     return f"{event['detail-type']}: {what} {name}"
+
+
+# Secrets Manager (SECRETS=true in the deployed environment, SECRET_PREFIXES demo/).
+NATIVE_SECRET = "demo/app/db-credentials"  # replicate=us-east-2:eu-west-1: the service's own replication
+COPIED_SECRET = "demo/app/partner-api-key"  # replicate=111111111111/us-west-2: a copy in the other account
+
+
+def secret_call(event_name, request, arn=None):
+    """A Secrets Manager call's CloudTrail event, as EventBridge delivers it."""
+    return {"Source": "aws.secretsmanager", "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps({
+        "eventSource": "secretsmanager.amazonaws.com", "eventName": event_name, "awsRegion": SOURCE,
+        "requestParameters": request, "responseElements": {"arn": arn} if arn else None})}
+
+
+def rotation_succeeded(arn):
+    """The rotation service event (AWS Service Event via CloudTrail): the secret's ARN in additionalEventData."""
+    return {"Source": "aws.secretsmanager", "DetailType": "AWS Service Event via CloudTrail", "Detail": json.dumps({
+        "eventSource": "secretsmanager.amazonaws.com", "eventName": "RotationSucceeded", "awsRegion": SOURCE,
+        "eventType": "AwsServiceEvent", "requestParameters": None, "responseElements": None,
+        "additionalEventData": {"SecretId": arn}})}
+
+
+def secrets_table():
+    """Per secret: the source's replica regions with their status and key, and the copies' version ids."""
+    sm = client("secretsmanager")
+    for name in (NATIVE_SECRET, COPIED_SECRET):
+        d = sm.describe_secret(SecretId=name)
+        current = next(v for v, stages in d["VersionIdsToStages"].items() if "AWSCURRENT" in stages)
+        print(f"  secret {name} (value ****, version {current[:8]}…)")
+        for r in d.get("ReplicationStatus", []):
+            print(f"    native replica in {r['Region']}: {r['Status']} (key {r.get('KmsKeyId')})")
+        for place in (t for t in TARGETS if "/" in t):
+            try:
+                copy = client("secretsmanager", place).describe_secret(SecretId=name)
+            except client("secretsmanager", place).exceptions.ResourceNotFoundException:
+                continue
+            there = next(v for v, stages in copy["VersionIdsToStages"].items() if "AWSCURRENT" in stages)
+            print(f"    copy in {place}: version {there[:8]}… ({'same as' if there == current else 'NOT'} the source's)")
+
+
+def verify_secrets():
+    sm = client("secretsmanager")
+    native = sm.describe_secret(SecretId=NATIVE_SECRET)
+    statuses = {r["Region"]: r["Status"] for r in native.get("ReplicationStatus", [])}
+    own = [t for t in TARGETS if "/" not in t]
+    expect(statuses == {r: "InSync" for r in own}, f"{NATIVE_SECRET} replica statuses: {statuses}")
+    source = sm.get_secret_value(SecretId=COPIED_SECRET)
+    for place in (t for t in TARGETS if "/" in t):
+        copy = client("secretsmanager", place).get_secret_value(SecretId=COPIED_SECRET)
+        expect(copy["SecretString"] == source["SecretString"], f"{COPIED_SECRET} in {place} differs from the source")
+        expect(copy["VersionId"] == source["VersionId"], f"{COPIED_SECRET} in {place} is not at the source's version")
 
 
 def step(title, change_source, entries, unrouted=()):
@@ -303,7 +356,27 @@ def main():
     for region in TARGETS:
         expect(read(region, deselected) is None, f"{deselected} was deselected but its replica is still in {region}")
     print(f"  {deselected}: deselected; its replica is gone from every target (the source stays)")
-    fire_schedule(f"6. drift: someone edits the replica in {TARGETS[0]}; the scheduled full sync repairs it",
+    if DEPLOYMENT.environment.get("SECRETS") == "true":
+        sm = client("secretsmanager")
+        arns = {}
+
+        def create_secrets():
+            tags = {NATIVE_SECRET: ",".join(t for t in TARGETS if "/" not in t).replace(",", ":"),
+                    COPIED_SECRET: ":".join(t for t in TARGETS if "/" in t)}
+            for name, value in ((NATIVE_SECRET, '{"user":"app","password":"demo-secret-1"}'),
+                                (COPIED_SECRET, "demo-partner-key-1")):
+                arns[name] = sm.create_secret(Name=name, SecretString=value, Description="demo",
+                                              Tags=[{"Key": "replicate", "Value": tags[name]}])["ARN"]
+
+        step("6. secrets: one replicated natively to this account's regions, one copied into the other account",
+             create_secrets, [secret_call("CreateSecret", {"name": n}) for n in (NATIVE_SECRET, COPIED_SECRET)])
+        secrets_table()
+        step(f"6b. rotate {COPIED_SECRET} (a new version; RotationSucceeded): the copy follows, same version id",
+             lambda: sm.put_secret_value(SecretId=COPIED_SECRET, SecretString="demo-partner-key-2"),
+             [rotation_succeeded(arns[COPIED_SECRET])])
+        secrets_table()
+        verify_secrets()
+    fire_schedule(f"7. drift: someone edits the replica in {TARGETS[0]}; the scheduled full sync repairs it",
                   lambda: SSM[TARGETS[0]].put_parameter(Name=f"{P}/url", Value="edited by hand", Type="String",
                                                         Overwrite=True))
     verify()

@@ -124,13 +124,17 @@ function viaSecretsManagerFor(regions: string[], secrets: string[]): Record<stri
 
 /**
  * What a copy of a secret in another account needs there (CreateSecret if missing, then PutSecretValue with the
- * source's version id; description, key and tags kept in step). DeleteSecret is separate (secretCopyStatements).
+ * source's version id; description, key and tags kept in step; AWSCURRENT moved back with the source
+ * (UpdateSecretVersionStage); a copy scheduled for deletion whose source came back restored (RestoreSecret)).
+ * DeleteSecret is separate (secretCopyStatements).
  */
 export const SECRET_COPY_ACTIONS = [
   'secretsmanager:DescribeSecret',
   'secretsmanager:CreateSecret',
   'secretsmanager:PutSecretValue',
   'secretsmanager:UpdateSecret',
+  'secretsmanager:UpdateSecretVersionStage',
+  'secretsmanager:RestoreSecret',
   'secretsmanager:TagResource',
   'secretsmanager:UntagResource',
 ];

@@ -7,6 +7,7 @@
 // https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
 import * as fs from 'fs';
 import * as path from 'path';
+import { SECRET_COPY_ACTIONS } from '../lib/permissions';
 import { actions, statements, synth } from './helpers';
 
 const AWS_DIR = path.join(__dirname, '..', '..', 'function', 'src', 'aws');
@@ -18,7 +19,14 @@ const SERVICE_OF_FILE: Record<string, string> = {
   'kms.rs': 'kms',
   'continuation.rs': 'lambda',
   'tagging.rs': 'tag',
+  'secrets.rs': 'secretsmanager',
 };
+
+/**
+ * Secrets Manager calls the adapter makes only on copies in other accounts, through the target role there
+ * (secrets.test.ts checks that role's grants); the function's own role never needs them.
+ */
+const SECRET_COPY_CALLS = new Set(SECRET_COPY_ACTIONS.concat('secretsmanager:DeleteSecret'));
 
 /** Calls the role deliberately does not allow, and what the code does instead. */
 const NOT_GRANTED: Record<string, string> = {
@@ -50,11 +58,14 @@ function operationsCalled(): Map<string, Set<Where>> {
   const add = (action: string, where: Where) => found.set(action, (found.get(action) ?? new Set()).add(where));
   for (const [file, service] of Object.entries(SERVICE_OF_FILE)) {
     const source = fs.readFileSync(path.join(AWS_DIR, file), 'utf8');
-    const calls = /(\bsource\s*)?\.\s*([a-z][a-z_]+)\(\)\s*\.\s*(?:name|names|set_[a-z_]+|key_id|resource_type|with_decryption|max_results|parameter_filters|function_name|invocation_type|send)\b/g;
+    const calls = /(\bsource\s*)?\.\s*([a-z][a-z_]+)\(\)\s*\.\s*(?:name|names|set_[a-z_]+|key_id|resource_type|with_decryption|max_results|parameter_filters|function_name|invocation_type|secret_id|send)\b/g;
     for (const m of source.matchAll(calls)) {
       const action = toAction(service, m[2]);
       if (service === 'ssm') add(action, WRITES.includes(action) ? 'targets' : 'every');
       else if (service === 'kms') add(action, m[1] ? 'source' : 'targets');
+      // DescribeSecret: the source, and a same-name secret in this account's target regions.
+      else if (action === 'secretsmanager:DescribeSecret') add(action, 'every');
+      else if (service === 'secretsmanager' && SECRET_COPY_CALLS.has(action)) continue;
       else add(action, 'source');
     }
   }
@@ -77,6 +88,8 @@ describe('the role allows every call the code makes, in every region the code ma
       ['ssm:DescribeParameters', 'every'], ['ssm:ListTagsForResource', 'every'], ['ssm:PutParameter', 'targets'],
       ['kms:DescribeKey', 'source'], ['kms:DescribeKey', 'targets'], ['kms:ListAliases', 'source'], ['lambda:Invoke', 'source'],
       ['tag:GetResources', 'source'],
+      ['secretsmanager:ListSecrets', 'source'], ['secretsmanager:DescribeSecret', 'every'],
+      ['secretsmanager:ReplicateSecretToRegions', 'source'], ['secretsmanager:GetSecretValue', 'source'],
       ['ssm:LabelParameterVersion', 'targets'], ['ssm:UnlabelParameterVersion', 'targets'],
     ];
     for (const [action, where] of expected) expect([action, called.get(action)?.has(where)]).toEqual([action, true]);
@@ -91,7 +104,8 @@ describe('the role allows every call the code makes, in every region the code ma
   ];
   for (const [label, overrides] of variants) {
     test(`every operation is allowed where it is made (${label}), except those listed with a reason`, () => {
-      const { template, config } = synth({ ...overrides, replicateLabels: true });
+      const secrets = { enabled: true, namePrefixes: ['prod/'] };
+      const { template, config } = synth({ ...overrides, replicateLabels: true, secrets });
       const deletes = config.deleteReplicas || config.recreateReplicas || config.pruneDeselected;
       const every = [config.sourceRegion, ...config.targetRegions];
       const regionsFor: Record<Where, string[]> = { source: [config.sourceRegion], targets: config.targetRegions, every };
@@ -101,6 +115,9 @@ describe('the role allows every call the code makes, in every region the code ma
         // lambda:Invoke is the SDK operation; its IAM action is lambda:InvokeFunction.
         const action = operation === 'lambda:Invoke' ? 'lambda:InvokeFunction' : operation;
         if (NOT_GRANTED[action] || (!deletes && action === 'ssm:DeleteParameter')) continue;
+        // A secret's value is read only to copy it into another account; native replication never reads it.
+        const copies = Object.keys(config.targetAccounts).length > 0;
+        if (!copies && action === 'secretsmanager:GetSecretValue') continue;
         for (const region of [...wheres].flatMap((w) => regionsFor[w])) {
           const ok = allows.some((s) => actions(s).includes(action)
             && [s.Resource].flat().some((r) => regionsOf(r, every).includes(region) || JSON.stringify(r).includes('Fn::GetAtt')));

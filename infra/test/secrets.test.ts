@@ -253,7 +253,8 @@ describe('secrets: IAM', () => {
     expect(actions(write).sort()).toEqual([...SECRET_COPY_ACTIONS].sort());
     expect(actions(write).sort()).toEqual([
       'secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue',
-      'secretsmanager:TagResource', 'secretsmanager:UntagResource', 'secretsmanager:UpdateSecret',
+      'secretsmanager:RestoreSecret', 'secretsmanager:TagResource', 'secretsmanager:UntagResource',
+      'secretsmanager:UpdateSecret', 'secretsmanager:UpdateSecretVersionStage',
     ]);
     expect(rendered(write.Resource)).toEqual(secretArnsIn(['us-west-2'], 'ACCOUNT'));
     const kms = kmsKeyMaterial(tgt).filter(viaSecretsManager);
