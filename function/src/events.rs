@@ -1,7 +1,8 @@
 //! Events and manual commands → what to do. EventBridge envelopes use `aws_lambda_events`.
 //!
 //! Accepted (DESIGN.md §4): native "Parameter Store Change", CloudTrail "AWS API Call via CloudTrail" for
-//! SSM parameter calls, "Scheduled Event", and the manual commands `{"action":"full-sync"}` and
+//! SSM parameter calls, Secrets Manager's CloudTrail calls and its `RotationSucceeded` service event
+//! (SECRETS=true), "Scheduled Event", and the manual commands `{"action":"full-sync"}` and
 //! `{"action":"sync","names":[...]}`. A well-formed event that is not about a parameter (a tag change on
 //! another SSM resource type) or that reports a failed write is `Command::Ignore` with its reason; anything
 //! malformed or foreign is an `EventError` naming what is wrong.
@@ -74,6 +75,8 @@ pub enum EventError {
     UnsupportedOperation(String),
     #[error("detail.eventName '{0}' is not an SSM parameter call this replicator handles")]
     UnsupportedEventName(String),
+    #[error("detail.eventName '{0}' is not a Secrets Manager call or event this replicator handles")]
+    UnsupportedSecretEvent(String),
     #[error("detail.eventSource '{0}' is not ssm.amazonaws.com (nor secretsmanager.amazonaws.com for aws.secretsmanager events)")]
     NotSsm(String),
     #[error("the event's secret is not a secret name or ARN: {0}")]
@@ -250,12 +253,15 @@ fn secrets_trail(detail: &Value) -> Result<Parsed, EventError> {
                     .get("requestParameters")
                     .filter(|r| r.is_object())
                     .ok_or(EventError::Missing("detail.requestParameters"))?;
-                let key = if event_name == "CreateSecret" { "name" } else { "secretId" };
-                string(request, key, "detail.requestParameters.secretId")?
+                if event_name == "CreateSecret" {
+                    string(request, "name", "detail.requestParameters.name")?
+                } else {
+                    string(request, "secretId", "detail.requestParameters.secretId")?
+                }
             }
         }
     } else {
-        return Err(EventError::UnsupportedEventName(clip(event_name)));
+        return Err(EventError::UnsupportedSecretEvent(clip(event_name)));
     };
     let id = SecretId::parse(raw).map_err(|e| EventError::InvalidSecret(format!("'{}' {e}", clip(raw))))?;
     Ok(parsed_as(trigger, Command::SyncSecrets(vec![id])))

@@ -180,3 +180,193 @@ fn change_events_carry_their_time_and_hand_offs_the_chain_start() {
     let p = parse(&handed, ORIGIN).unwrap();
     assert_eq!((p.trigger.as_str(), p.since_ms), ("full-sync:continued", Some(1_800_000_000_000)));
 }
+
+// --- Secrets Manager (CloudTrail events from aws.secretsmanager) ---
+
+use crate::domain::secret::{SecretId, SecretName};
+
+const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+
+/// A CloudTrail event of a Secrets Manager call as EventBridge delivers it; `response` may be null.
+fn secret_call(event_name: &str, request: Value, response: Value) -> Value {
+    json!({
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.secretsmanager",
+        "account": "123456789012",
+        "time": "2026-11-21T09:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.08",
+            "eventSource": "secretsmanager.amazonaws.com",
+            "eventName": event_name,
+            "awsRegion": "us-east-1",
+            "requestParameters": request,
+            "responseElements": response,
+            "eventType": "AwsApiCall"
+        }
+    })
+}
+
+/// The rotation service event, as in the AWS example (Database Blog, "multi-user secrets rotation for
+/// Amazon RDS": <https://aws.amazon.com/blogs/database/multi-user-secrets-rotation-for-amazon-rds/>), with
+/// `where_` holding the secret (`additionalEventData.SecretId` there).
+fn rotation(outer: &str, key: &str) -> Value {
+    let mut event = json!({
+        "version": "0",
+        "id": "0e6b1b11-2b2b-4c1a-9a55-000000000003",
+        "detail-type": "AWS Service Event via CloudTrail",
+        "source": "aws.secretsmanager",
+        "account": "123456789012",
+        "time": "2026-11-21T09:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.08",
+            "userIdentity": {"accountId": "123456789012", "invokedBy": "secretsmanager.amazonaws.com"},
+            "eventSource": "secretsmanager.amazonaws.com",
+            "eventName": "RotationSucceeded",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "secretsmanager.amazonaws.com",
+            "requestParameters": null,
+            "responseElements": null,
+            "requestID": format!("Rotation-{SECRET_ARN}-7ac47c8c"),
+            "eventType": "AwsServiceEvent",
+            "managementEvent": true,
+            "recipientAccountId": "123456789012",
+            "eventCategory": "Management"
+        }
+    });
+    event["detail"][outer] = json!({ key: SECRET_ARN });
+    event
+}
+
+fn secrets(ids: &[SecretId]) -> Command {
+    Command::SyncSecrets(ids.to_vec())
+}
+
+fn by_name(name: &str) -> SecretId {
+    SecretId::Name(SecretName::parse(name).unwrap())
+}
+
+fn by_arn() -> SecretId {
+    SecretId::Arn(SECRET_ARN.to_owned())
+}
+
+const SECRET_ID_CALLS: &[&str] = &[
+    "PutSecretValue",
+    "UpdateSecret",
+    "UpdateSecretVersionStage",
+    "TagResource",
+    "UntagResource",
+    "DeleteSecret",
+    "RestoreSecret",
+    "ReplicateSecretToRegions",
+    "RemoveRegionsFromReplication",
+];
+
+#[test]
+fn each_secret_call_names_its_secret_by_request_secret_id_as_name_or_arn() {
+    for call in SECRET_ID_CALLS {
+        for (raw, id) in [("prod/db", by_name("prod/db")), (SECRET_ARN, by_arn())] {
+            let event = secret_call(call, json!({"secretId": raw}), Value::Null);
+            let p = parse(&event, ORIGIN).unwrap_or_else(|e| panic!("{call} {raw}: {e}"));
+            assert_eq!(p.trigger, format!("cloudtrail:{call}"));
+            assert_eq!(p.command, secrets(&[id]), "{call} {raw}");
+        }
+    }
+    let create = secret_call("CreateSecret", json!({"name": "prod/db", "description": "d"}), Value::Null);
+    assert_eq!(parse(&create, ORIGIN).unwrap().command, secrets(&[by_name("prod/db")]));
+}
+
+#[test]
+fn the_response_arn_is_preferred_to_the_request_and_the_legacy_a_r_n_key_is_read() {
+    for call in SECRET_ID_CALLS.iter().chain(&["CreateSecret"]) {
+        for key in ["arn", "aRN"] {
+            // A partial name in the request, the full ARN in the response: the ARN is exact.
+            let event = secret_call(call, json!({"secretId": "prod/db", "name": "prod/db"}), json!({key: SECRET_ARN}));
+            assert_eq!(parse(&event, ORIGIN).unwrap().command, secrets(&[by_arn()]), "{call} {key}");
+        }
+    }
+}
+
+#[test]
+fn the_rotation_service_event_names_its_secret_by_arn() {
+    for (outer, key) in [("additionalEventData", "SecretId"), ("serviceEventDetails", "secretId")] {
+        let p = parse(&rotation(outer, key), ORIGIN).unwrap_or_else(|e| panic!("{outer}.{key}: {e}"));
+        assert_eq!(p.trigger, "cloudtrail:RotationSucceeded");
+        assert_eq!(p.command, secrets(&[by_arn()]), "{outer}.{key}");
+    }
+    let err = parse(&rotation("somewhereElse", "SecretId"), ORIGIN).unwrap_err().to_string();
+    assert!(err.contains("missing field 'detail.additionalEventData.SecretId'"), "{err}");
+}
+
+#[test]
+fn a_failed_secret_call_means_nothing_to_replicate() {
+    let mut event = secret_call("PutSecretValue", json!({"secretId": "prod/db"}), Value::Null);
+    event["detail"]["errorCode"] = json!("AccessDenied");
+    event["detail"]["errorMessage"] = json!("User: arn:aws:sts::123456789012:assumed-role/x is not authorized");
+    let p = parse(&event, ORIGIN).unwrap();
+    assert_eq!(
+        (p.trigger.as_str(), p.command),
+        ("cloudtrail:PutSecretValue", Command::Ignore(Reason::SourceWriteFailed))
+    );
+}
+
+#[test]
+fn malformed_secret_events_are_rejected_with_what_is_wrong() {
+    let unknown = secret_call("GetSecretValue", json!({"secretId": "prod/db"}), Value::Null);
+    let err = parse(&unknown, ORIGIN).unwrap_err();
+    assert_eq!(err, EventError::UnsupportedSecretEvent("GetSecretValue".into()));
+    assert!(err.to_string().contains("'GetSecretValue' is not a Secrets Manager call"), "{err}");
+
+    let no_name = secret_call("CreateSecret", json!({"description": "d"}), Value::Null);
+    assert_eq!(parse(&no_name, ORIGIN).unwrap_err(), EventError::Missing("detail.requestParameters.name"));
+    let no_id = secret_call("TagResource", json!({"tags": []}), Value::Null);
+    assert_eq!(parse(&no_id, ORIGIN).unwrap_err(), EventError::Missing("detail.requestParameters.secretId"));
+    let no_request = secret_call("DeleteSecret", Value::Null, Value::Null);
+    assert_eq!(parse(&no_request, ORIGIN).unwrap_err(), EventError::Missing("detail.requestParameters"));
+    let not_sm = {
+        let mut e = secret_call("PutSecretValue", json!({"secretId": "prod/db"}), Value::Null);
+        e["detail"]["eventSource"] = json!("ssm.amazonaws.com");
+        e
+    };
+    assert!(matches!(parse(&not_sm, ORIGIN), Err(EventError::NotSsm(_))));
+}
+
+#[test]
+fn a_bad_secret_id_is_named_in_the_error_clipped() {
+    let event = secret_call("PutSecretValue", json!({"secretId": "bad name"}), Value::Null);
+    let err = parse(&event, ORIGIN).unwrap_err().to_string();
+    assert!(err.contains("'bad name' contains ' '"), "{err}");
+
+    let long = format!("prod/{}", "x".repeat(3000));
+    let event = secret_call("PutSecretValue", json!({"secretId": long}), Value::Null);
+    let err = parse(&event, ORIGIN).unwrap_err().to_string();
+    assert!(err.contains("'prod/xxx") && err.contains("is 3005 characters long (at most 512)"), "{err}");
+    assert!(err.chars().count() < 200, "clipped: {err}");
+
+    let other_service =
+        secret_call("PutSecretValue", json!({"secretId": "arn:aws:ssm:us-east-1:1:parameter/x"}), Value::Null);
+    let err = parse(&other_service, ORIGIN).unwrap_err().to_string();
+    assert!(err.contains("'arn:aws:ssm:us-east-1:1:parameter/x' is not the ARN of a secret"), "{err}");
+}
+
+#[test]
+fn secret_events_from_another_account_or_region_are_rejected() {
+    let mut event = secret_call("PutSecretValue", json!({"secretId": "prod/db"}), Value::Null);
+    event["account"] = json!("999999999999");
+    assert_eq!(
+        parse(&event, ORIGIN).unwrap_err(),
+        EventError::ForeignAccount { expected: "123456789012".into(), got: "999999999999".into() }
+    );
+    let mut event = rotation("additionalEventData", "SecretId");
+    event["region"] = json!("eu-west-3");
+    assert!(matches!(parse(&event, ORIGIN), Err(EventError::ForeignRegion { .. })));
+    // The service event's detail-type belongs to Secrets Manager alone.
+    let mut event = rotation("additionalEventData", "SecretId");
+    event["source"] = json!("aws.ssm");
+    assert!(matches!(parse(&event, ORIGIN), Err(EventError::WrongSource { .. })));
+}

@@ -39,6 +39,8 @@ pub enum SecretNameError {
     TooLong(usize),
     #[error("contains {0:?}, which is not allowed (only a-z A-Z 0-9 / _ + = . @ -)")]
     InvalidChar(char),
+    #[error("is not the ARN of a secret (arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf)")]
+    NotASecretArn,
 }
 
 impl SecretName {
@@ -87,7 +89,7 @@ impl SecretId {
         if raw.starts_with("arn:") {
             let ok = raw.split(':').nth(2) == Some("secretsmanager") && raw.contains(":secret:");
             if !ok {
-                return Err(SecretNameError::InvalidChar(':'));
+                return Err(SecretNameError::NotASecretArn);
             }
             return Ok(Self::Arn(raw.to_owned()));
         }

@@ -10,7 +10,8 @@
 //! request head and changes the X-Amz-Target and body (and for KMS the credential scope's service).
 //! Those calls are not counted in the proxy's tallies: they are not the client's.
 //!
-//! 1. Empty pages (`empty_pages`): filtered DescribeParameters pages may be empty with a NextToken.
+//! 1. Empty pages (`empty_pages`): filtered DescribeParameters pages, and ListSecrets pages, may be empty
+//!    with a NextToken.
 //! 2. Listing lag (`listing_lag`): DescribeParameters does not list a parameter created a moment ago.
 //! 3. 50 tags (`tag_limit`): TooManyTagsError past 50 tags on a parameter.
 //! 4. Type change / tier downgrade in place (`in_place_changes`): rejected by PutParameter.
@@ -55,6 +56,17 @@ pub struct AwsBehaviour {
     /// it stops the operation and returns the matching values up to that point and a NextToken"
     /// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeParameters.html>;
     /// seen in the field with a Name filter: boto3 #1632, aws-sdk-ruby #2012, aws-sdk-go #2446.
+    ///
+    /// ListSecrets (Secrets Manager) the same way, filtered or not (`{"SecretList": [], "NextToken": …}`).
+    /// AWS: ListSecrets API reference, "Always check the NextToken response parameter when calling any of
+    /// the List* operations. These operations can occasionally return an empty or shorter than expected
+    /// list of results even when there are more results available."
+    /// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecrets.html> (an earlier
+    /// version of the page; the SDK docs keep "Secrets Manager might return fewer results than the maximum
+    /// even when there are more results available").
+    /// Not reproduced: its lag ("ListSecrets might not reflect changes from the last five minutes"), which
+    /// the emulator's whole-second CreatedDate cannot time; the replicator never takes an unlisted secret
+    /// as absent.
     pub empty_pages: bool,
     pub empty_page_rate: f64,
     pub seed: u64,
@@ -380,6 +392,10 @@ impl AwsBehaviour {
         {
             return self.get_resources(&up, state);
         }
+        if request.service == "secretsmanager" && request.operation == "ListSecrets" && self.empty_pages {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            return self.list_secrets(&up, &body, state);
+        }
         let body: Value = match serde_json::from_slice(&request.body) {
             Ok(body) if request.service == "AmazonSSM" => body,
             _ => return Reply::upstream(up.forward()),
@@ -443,15 +459,7 @@ impl AwsBehaviour {
         let token = text(body, "NextToken").filter(|t| !t.is_empty());
         let synthetic = token.and_then(|t| t.strip_prefix(SYNTHETIC));
         let response = match synthetic.map(hex::decode) {
-            // Ours: forward with the real token restored (none when the empty page was the first).
-            Some(Ok(real)) => {
-                let mut body = body.clone();
-                match String::from_utf8(real).unwrap_or_default() {
-                    real if real.is_empty() => body.as_object_mut().unwrap().remove("NextToken"),
-                    real => body.as_object_mut().unwrap().insert("NextToken".into(), real.into()),
-                };
-                up.forward_with(&body)
-            }
+            Some(Ok(real)) => forward_restored(up, body, real),
             // Not hex after our prefix: the emulator answers InvalidNextToken, as AWS would.
             Some(Err(_)) => up.forward(),
             None if self.empty_pages && filtered && self.empty_here(request, token) => {
@@ -462,6 +470,23 @@ impl AwsBehaviour {
             None => up.forward(),
         };
         Reply::upstream(if self.listing_lag { self.hide_recent(response) } else { response })
+    }
+
+    /// Behaviour 1 for ListSecrets: the first page is empty with a synthetic token, later ones may be.
+    fn list_secrets(&self, up: &Upstream, body: &Value, state: &LayerState) -> Reply {
+        let request = up.request;
+        let token = text(body, "NextToken").filter(|t| !t.is_empty());
+        match token.and_then(|t| t.strip_prefix(SYNTHETIC)).map(hex::decode) {
+            Some(Ok(real)) => Reply::upstream(forward_restored(up, body, real)),
+            // Not hex after our prefix: a token AWS never issued (the emulator would fail with a 500).
+            Some(Err(_)) => Reply::error("InvalidNextTokenException", "The NextToken value is invalid."),
+            None if self.empty_here(request, token) => {
+                state.count_empty_page(&request.region);
+                let next = format!("{SYNTHETIC}{}", hex::encode(token.unwrap_or_default()));
+                Reply::emulated(json_ok(&json!({"SecretList": [], "NextToken": next})))
+            }
+            None => Reply::upstream(up.forward()),
+        }
     }
 
     /// Whether this (filtered, not synthetic) page is answered empty: always the first page; a later one
@@ -664,6 +689,17 @@ impl AwsBehaviour {
             None => Reply::upstream(response),
         }
     }
+}
+
+/// The client's request forwarded with the real token behind a synthetic one restored (none when the
+/// empty page was the first).
+fn forward_restored(up: &Upstream, body: &Value, real: Vec<u8>) -> Response {
+    let mut body = body.clone();
+    match String::from_utf8(real).unwrap_or_default() {
+        real if real.is_empty() => body.as_object_mut().unwrap().remove("NextToken"),
+        real => body.as_object_mut().unwrap().insert("NextToken".into(), real.into()),
+    };
+    up.forward_with(&body)
 }
 
 /// The parameter's metadata as DescribeParameters has it, straight from the emulator (behaviours 1 and
