@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The AWS API emulator (moto server) with eight corrections towards AWS behaviour.
+"""The AWS API emulator (moto server) with nine corrections towards AWS behaviour.
 
 1. moto 5.2.5 returns DescribeParameters in pages of 10 whatever MaxResults says; AWS honours MaxResults
    (1-50). ssm-replicator's call budgets depend on 50-result pages, so DescribeParameters honours
@@ -34,6 +34,11 @@
    specified", aws-cloudformation/cloudformation-coverage-roadmap#1459). Here the replica keeps the key it
    was given, and a key that does not exist or is not enabled in that region of that account fails it,
    with no replica created. AWS does not document the message's text; this one names the key and region.
+9. moto names a PrimaryRegion only on replicas; AWS names it on every secret, the primary's own region on
+   a primary ("PrimaryRegion": "us-west-2" for the us-west-2 primary in the describe-secret example,
+   https://docs.aws.amazon.com/cli/latest/reference/secretsmanager/describe-secret.html; DescribeSecret:
+   "PrimaryRegion: The Region the secret is in"). Here DescribeSecret and ListSecrets name it on primaries too,
+   so a client that took "has a PrimaryRegion" for "is a replica" fails here as it would on AWS.
 Nothing else changes. The AWS behaviours that concern what a client must cope with (empty pages,
 listing lag, limits, rejected type changes, missing keys) are reproduced by the integration tests'
 AWS-behaviour proxy instead (function/tests/integration/aws_behaviour.rs).
@@ -166,6 +171,15 @@ def create_replicas(self: FakeSecret, replica_regions: list[dict[str, str]], for
 
 
 FakeSecret.create_replicas = create_replicas
+
+_secret_to_dict = FakeSecret.to_dict
+
+
+def secret_to_dict(self: FakeSecret) -> dict[str, Any]:
+    return {"PrimaryRegion": self.region, **_secret_to_dict(self)}
+
+
+FakeSecret.to_dict = secret_to_dict
 
 if __name__ == "__main__":
     main()

@@ -109,6 +109,23 @@ M = {
    "moved_before.into_iter().chain(stale.into_iter().filter(|_| false)).collect();",
    ["tags_in_bulk::a_tag_changed_just_before_a_full_sync_neither_unselects_nor_is_undone_by_the_stale_index",
     "tags_in_bulk::a_value_changed_after_its_selection_was_narrowed_never_reaches_the_dropped_target_through_a_stale_index"]),
+ # Issue 15 (Secrets Manager), from the review against the AWS documentation.
+ "M14-primary-region": ("function/src/domain/secret.rs",
+   "(Some(primary), Some(here)) => primary != here,",
+   "(Some(_), Some(_)) => true,",
+   ["secrets_manager::a_primary_that_names_its_own_region_as_primary_is_still_replicated"]),
+ "M15-unlabeled-version": ("function/src/engine/secrets.rs",
+   "if copy.current_version.as_deref() != Some(token.as_str()) {",
+   "if copy.current_version.as_deref() != Some(token.as_str()) && false {",
+   ["secrets_manager::a_source_moved_back_to_a_version_the_copy_keeps_unlabeled_moves_the_copy_there_too"]),
+ "M16-name-decides": ("function/src/engine/secrets.rs",
+   "(None, SecretId::Arn(_), Some(name)) => {",
+   "(None, SecretId::Arn(_), Some(name)) if false => {",
+   ["secrets_manager::an_event_naming_a_deleted_arn_whose_name_holds_a_new_secret_deletes_no_copy"]),
+ "M17-never-force-another-sources": ("function/src/domain/secret.rs",
+   "Some(there) if there.is_replica() || there.tags.contains_key(OWNER_TAG) => NativeStep::OwnedElsewhere,",
+   "Some(there) if there.is_replica() && false => NativeStep::OwnedElsewhere,",
+   ["secrets_manager::a_same_name_secret_another_source_owns_is_never_force_overwritten_even_with_adoption_on"]),
 }
 def run(key, extra_env=None):
     path, old, new, tests = M[key]

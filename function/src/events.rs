@@ -124,7 +124,7 @@ pub fn parse(event: &Value, origin: Origin<'_>) -> Result<Parsed, EventError> {
     let parsed = match kind {
         Kind::Native => native(&envelope.detail)?,
         Kind::CloudTrail => cloudtrail(&envelope.detail)?,
-        Kind::Secrets => secrets_trail(&envelope.detail)?,
+        Kind::Secrets => secrets_trail(&envelope.detail, origin)?,
         // A full sync is measured from its own start (the invocation's), not from the schedule's tick.
         Kind::Schedule => return Ok(parsed_as("schedule", Command::FullSync(Cursor::start()))),
     };
@@ -227,7 +227,7 @@ fn cloudtrail(detail: &Value) -> Result<Parsed, EventError> {
 /// these events: CloudTrail does not log SecretString or SecretBinary.
 /// <https://docs.aws.amazon.com/secretsmanager/latest/userguide/cloudtrail_log_entries.html>
 /// <https://docs.aws.amazon.com/secretsmanager/latest/userguide/monitoring-eventbridge.html>
-fn secrets_trail(detail: &Value) -> Result<Parsed, EventError> {
+fn secrets_trail(detail: &Value, origin: Origin<'_>) -> Result<Parsed, EventError> {
     let source = string(detail, "eventSource", "detail.eventSource")?;
     if source != "secretsmanager.amazonaws.com" {
         return Err(EventError::NotSsm(clip(source)));
@@ -264,6 +264,13 @@ fn secrets_trail(detail: &Value) -> Result<Parsed, EventError> {
         return Err(EventError::UnsupportedSecretEvent(clip(event_name)));
     };
     let id = SecretId::parse(raw).map_err(|e| EventError::InvalidSecret(format!("'{}' {e}", clip(raw))))?;
+    if let SecretId::Arn(arn) = &id {
+        // arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME-xxxxxx
+        let mut parts = arn.split(':').skip(3);
+        if (parts.next(), parts.next()) != (Some(origin.region), Some(origin.account)) {
+            return Ok(parsed_as(trigger, Command::Ignore(Reason::ForeignSecret)));
+        }
+    }
     Ok(parsed_as(trigger, Command::SyncSecrets(vec![id])))
 }
 

@@ -370,3 +370,15 @@ fn secret_events_from_another_account_or_region_are_rejected() {
     event["source"] = json!("aws.ssm");
     assert!(matches!(parse(&event, ORIGIN), Err(EventError::WrongSource { .. })));
 }
+
+#[test]
+fn a_call_on_a_secret_of_another_account_or_region_is_ignored_not_replicated() {
+    for foreign in [
+        "arn:aws:secretsmanager:us-east-1:999999999999:secret:prod/db-AbCdEf",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf",
+    ] {
+        let event = secret_call("PutSecretValue", json!({"secretId": foreign}), json!({"arn": foreign}));
+        let p = parse(&event, ORIGIN).unwrap_or_else(|e| panic!("{foreign}: {e}"));
+        assert_eq!(p.command, Command::Ignore(Reason::ForeignSecret), "{foreign}");
+    }
+}

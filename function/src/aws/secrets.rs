@@ -26,8 +26,8 @@ use secrecy::{SecretBox, SecretString};
 use super::errors::{classify, code_of};
 use crate::config::Rates;
 use crate::domain::secret::{CopyAction, ReplicaState, ReplicaStatus, SecretMeta, SecretName, SecretValue, CURRENT};
-use crate::domain::{Tags, Target};
-use crate::ports::{SecretPage, SecretQuery, SecretStore, StoreResult};
+use crate::domain::{Reason, Tags, Target};
+use crate::ports::{SecretPage, SecretQuery, SecretStore, StoreError, StoreResult};
 
 /// ListSecrets returns at most 100 secrets per call.
 const PAGE_SIZE: i32 = 100;
@@ -122,7 +122,7 @@ impl SecretStore for SecretsStore {
                 SecretMeta {
                     name: s.name().unwrap_or_default().to_owned(),
                     arn: s.arn().unwrap_or_default().to_owned(),
-                    description: s.description().map(str::to_owned),
+                    description: s.description().filter(|d| !d.is_empty()).map(str::to_owned),
                     kms_key_id: s.kms_key_id().map(str::to_owned),
                     tags: tags_of(s.tags()),
                     current_version,
@@ -148,7 +148,8 @@ impl SecretStore for SecretsStore {
         Ok(Some(SecretMeta {
             name: out.name().unwrap_or_default().to_owned(),
             arn: out.arn().unwrap_or_default().to_owned(),
-            description: out.description().map(str::to_owned),
+            // An emptied description reads back as "": the same as none.
+            description: out.description().filter(|d| !d.is_empty()).map(str::to_owned),
             kms_key_id: out.kms_key_id().map(str::to_owned),
             tags: tags_of(out.tags()),
             current_version,
@@ -223,7 +224,17 @@ impl SecretStore for SecretsStore {
                 .send()
                 .await
                 .map(drop)
-                .map_err(|e| classify("PutSecretValue", label, &e)),
+                .map_err(|e| match classify("PutSecretValue", label, &e) {
+                    // The copy keeps a version with this id and another value ("you can't modify an existing
+                    // version", PutSecretValue, ClientRequestToken): no retry changes that.
+                    err if err.code == "ResourceExistsException" => StoreError::permanent(
+                        "PutSecretValue",
+                        label,
+                        "ResourceExistsException: the copy has this version id with another value",
+                        Reason::Validation,
+                    ),
+                    err => err,
+                }),
             CopyAction::MoveCurrent { to, from } => c
                 .update_secret_version_stage()
                 .secret_id(id)

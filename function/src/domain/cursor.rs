@@ -22,8 +22,11 @@ pub enum Cursor {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
     },
-    /// Comparing the selected secrets (SECRETS=true), after the parameters: a ListSecrets page token.
+    /// Comparing the selected secrets (SECRETS=true), after the parameters: `prefix` indexes the secret
+    /// name prefixes (one listing each), `token` is a ListSecrets page token.
     Secrets {
+        #[serde(default)]
+        prefix: usize,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
     },
@@ -40,7 +43,7 @@ impl Cursor {
     /// A cursor arrives in an invocation payload: its token must look like a pagination token
     /// (non-empty base64/URL-safe text), or it would be sent to DescribeParameters as it is.
     pub fn token_is_plausible(&self) -> bool {
-        let (Self::Source { token, .. } | Self::Orphans { token, .. } | Self::Secrets { token }) = self;
+        let (Self::Source { token, .. } | Self::Orphans { token, .. } | Self::Secrets { token, .. }) = self;
         token.as_deref().is_none_or(|t| {
             !t.is_empty()
                 && t.len() <= MAX_TOKEN_LEN

@@ -56,6 +56,9 @@ pub enum Reason {
     ReplicaAbsent,
     /// A secret event, but secrets are not replicated (SECRETS is off).
     SecretsDisabled,
+    /// A secret event about a secret of another account or region (e.g. a call this account made on
+    /// another account's secret): not a source of this replicator.
+    ForeignSecret,
     /// A secret without a current version (created without a value): nothing to copy yet.
     NoSecretValue,
     /// pending: the service is still replicating the secret to that region.
@@ -106,6 +109,7 @@ impl Reason {
             Self::DeletesDisabled => "deletes-disabled",
             Self::ReplicaAbsent => "replica-absent",
             Self::SecretsDisabled => "secrets-disabled",
+            Self::ForeignSecret => "foreign-secret",
             Self::NoSecretValue => "no-secret-value",
             Self::ReplicaInProgress => "replica-in-progress",
             Self::ReplicaFailed => "replica-failed",

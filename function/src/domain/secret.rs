@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::keys::TargetKey;
 use super::ownership::{Owner, Ownership, OWNER_TAG};
 use super::parameter::Tags;
-use super::planner::Rules;
+use super::planner::{Rules, MAX_TAGS};
 use super::report::{Field, Outcome, Reason};
 
 /// Longest secret name: "The name can contain … up to 512 characters".
@@ -167,7 +167,10 @@ pub struct SecretMeta {
     pub current_version: Option<String>,
     /// Every version id the secret keeps (with any staging label).
     pub versions: Vec<String>,
-    /// Set on a replica: the region of its primary.
+    /// The region of the primary. AWS sets it on primaries too (their own region), so a replica is a
+    /// secret whose primary region is not the region of its ARN: "PrimaryRegion": "us-west-2" on the
+    /// us-west-2 primary in the describe-secret example,
+    /// <https://docs.aws.amazon.com/cli/latest/reference/secretsmanager/describe-secret.html>.
     pub primary_region: Option<String>,
     pub replicas: Vec<ReplicaStatus>,
     /// Scheduled for deletion (DeletedDate set).
@@ -181,7 +184,13 @@ impl SecretMeta {
 
     /// A replica made by the service from a primary in another region.
     pub fn is_replica(&self) -> bool {
-        self.primary_region.is_some()
+        let region = self.arn.split(':').nth(3).filter(|r| !r.is_empty());
+        match (&self.primary_region, region) {
+            (Some(primary), Some(here)) => primary != here,
+            // No ARN to compare with (never so from AWS): a primary region at all means a replica.
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
     }
 }
 
@@ -311,6 +320,10 @@ pub fn plan_copy(
         return CopyPlan::done(Outcome::Skipped, Some(Reason::NoSecretValue));
     };
     let tags = copy_tags(source, owner);
+    if tags.len() > MAX_TAGS {
+        // "Maximum number of tags per secret: 50" (Secrets Manager quotas); the ownership tag is one of them.
+        return CopyPlan::done(Outcome::Failed, Some(Reason::TagLimit));
+    }
     let Some(copy) = copy else {
         return CopyPlan {
             outcome: Outcome::Created,
@@ -342,7 +355,9 @@ pub fn plan_copy(
         if copy.description != source.description {
             changed.push(Field::Description);
         }
-        // An UpdateSecret without KmsKeyId keeps the key; the default key is asked for by its alias.
+        // An UpdateSecret without KmsKeyId keeps the key; the default key is asked for by its alias (the
+        // copy's own account's default: the target role's call is in that account). A new key re-encrypts
+        // the AWSCURRENT, AWSPENDING and AWSPREVIOUS versions (UpdateSecret, KmsKeyId).
         let kms_key = match key {
             TargetKey::Key { write, .. } => Some(write.clone()),
             _ => Some(DEFAULT_SECRETS_KEY.to_owned()),
@@ -403,6 +418,9 @@ pub enum NativeStep {
     Add { force: bool },
     /// A same-name secret there that is not a replica of this source, and adoption is off.
     Unmanaged,
+    /// A same-name secret there that another replicator's source owns, or a replica of another primary:
+    /// never overwritten (ForceOverwriteReplicaSecret cannot be undone).
+    OwnedElsewhere,
 }
 
 /// The step for `region`. `existing`: DescribeSecret of the name in that region when it is not a replica
@@ -413,6 +431,7 @@ pub fn plan_native(source: &SecretMeta, region: &str, existing: Option<&SecretMe
     }
     match existing {
         None => NativeStep::Add { force: false },
+        Some(there) if there.is_replica() || there.tags.contains_key(OWNER_TAG) => NativeStep::OwnedElsewhere,
         Some(_) if rules.adopt_unmanaged => NativeStep::Add { force: true },
         Some(_) => NativeStep::Unmanaged,
     }

@@ -171,3 +171,38 @@ fn the_default_key_is_secrets_managers_own_and_maps_to_the_target_default() {
     assert!(key_matches(&TargetKey::Default, Some(DEFAULT_SECRETS_KEY)));
     assert!(!key_matches(&TargetKey::Default, Some("alias/aws/ssm")));
 }
+
+#[test]
+fn a_source_with_50_tags_cannot_have_a_copy_with_the_ownership_tag_too() {
+    let mut s = source();
+    s.tags = (0..49).map(|i| (format!("k{i}"), "v".to_owned())).collect();
+    let fits = plan_copy(&s, &TargetKey::Default, None, &owner(), &rules(false, true));
+    assert_eq!(fits.outcome, Outcome::Created);
+    s.tags.insert("k49".into(), "v".into());
+    let over = plan_copy(&s, &TargetKey::Default, None, &owner(), &rules(false, true));
+    assert_eq!((over.outcome, over.reason, over.actions.len()), (Outcome::Failed, Some(Reason::TagLimit), 0));
+}
+
+#[test]
+fn a_primary_names_its_own_region_as_primary_and_is_not_a_replica() {
+    let mut s = source();
+    s.primary_region = Some("us-east-1".into());
+    assert!(!s.is_replica(), "AWS sets PrimaryRegion on primaries too");
+    s.primary_region = Some("eu-west-1".into());
+    assert!(s.is_replica());
+}
+
+#[test]
+fn a_same_name_secret_another_source_owns_or_a_foreign_replica_is_never_force_overwritten() {
+    let s = source();
+    let mut owned =
+        SecretMeta { arn: "arn:aws:secretsmanager:us-east-2:1:secret:x-AbCdEf".into(), ..SecretMeta::default() };
+    owned.tags.insert(OWNER_TAG.into(), "999999999999/us-east-1".into());
+    assert_eq!(plan_native(&s, "us-east-2", Some(&owned), &rules(true, true)), NativeStep::OwnedElsewhere);
+    let foreign_replica = SecretMeta {
+        arn: "arn:aws:secretsmanager:us-east-2:1:secret:x-AbCdEf".into(),
+        primary_region: Some("ap-south-1".into()),
+        ..SecretMeta::default()
+    };
+    assert_eq!(plan_native(&s, "us-east-2", Some(&foreign_replica), &rules(true, true)), NativeStep::OwnedElsewhere);
+}

@@ -175,9 +175,15 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
                         None => next_target(),
                     }
                 }
-                Cursor::Secrets { token } => {
-                    let next = self.secrets_page(token.as_deref(), &mut tag_reads.notes, sink).await?;
-                    next.map(|t| Cursor::Secrets { token: Some(t) })
+                Cursor::Secrets { prefix, token } => {
+                    let next = self.secrets_page(*prefix, token.as_deref(), &mut tag_reads.notes, sink).await?;
+                    match next {
+                        Some(t) => Some(Cursor::Secrets { prefix: *prefix, token: Some(t) }),
+                        None if prefix + 1 < self.config.secret_prefixes.len() => {
+                            Some(Cursor::Secrets { prefix: prefix + 1, token: None })
+                        }
+                        None => None,
+                    }
                 }
             };
             let Some(next) = next else { return done(None, tag_reads) };
@@ -207,13 +213,14 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             Cursor::Secrets { .. } if self.secrets.is_none() => {
                 Err(FullSyncError::BadCursor("a secrets phase, but SECRETS is off".to_owned()))
             }
+            Cursor::Secrets { prefix, .. } if *prefix >= self.config.secret_prefixes.len() => Err(out_of_range()),
             Cursor::Secrets { .. } => Ok(()),
         }
     }
 
     /// After the parameters' orphan passes: the secrets, when they are replicated.
     fn secrets_phase(&self) -> Option<Cursor> {
-        self.secrets.as_ref().map(|_| Cursor::Secrets { token: None })
+        self.secrets.as_ref().map(|_| Cursor::Secrets { prefix: 0, token: None })
     }
 
     /// Where `target` is among the configured targets.

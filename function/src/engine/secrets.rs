@@ -19,8 +19,8 @@ use tracing::warn;
 use super::{failed, log_result, skipped, Replicator, SecretStores, Sink, NAME_CONCURRENCY};
 use crate::domain::keys::request_for;
 use crate::domain::secret::{
-    key_of, native_outcome, plan_copy, plan_copy_delete, plan_native, CopyPlan, NativeStep, ReplicaStatus, SecretId,
-    SecretMeta, SecretName,
+    key_of, native_outcome, plan_copy, plan_copy_delete, plan_native, CopyAction, CopyPlan, NativeStep, ReplicaStatus,
+    SecretId, SecretMeta, SecretName,
 };
 use crate::domain::{
     Decision, Kind, Outcome, ParameterName, ParameterResult, Reason, Report, Target, TargetKey, TargetResult,
@@ -56,10 +56,13 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         }
     }
 
-    /// One page of the full sync's secrets phase: ListSecrets (by name prefix, and by tag key when
-    /// selection is by tag), then each listed secret as on the event path. Returns the next token.
+    /// One page of the full sync's secrets phase: ListSecrets for the name prefix at `prefix` (and the tag
+    /// key when selection is by tag), then each listed secret as on the event path. Returns the next token.
+    /// One listing per prefix: AWS documents each filter value as a prefix match but not how several values
+    /// of one filter combine, so none is relied on.
     pub(super) async fn secrets_page(
         &self,
+        prefix: usize,
         token: Option<&str>,
         notes: &mut Vec<String>,
         sink: &mut Sink<'_>,
@@ -67,7 +70,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         let Some(stores) = &self.secrets else { return Ok(None) };
         let selection = &self.config.selection;
         let query = SecretQuery {
-            prefixes: self.config.secret_prefixes.clone(),
+            prefixes: self.config.secret_prefixes.get(prefix).cloned().into_iter().collect(),
             tag_key: (selection.mode == crate::domain::SelectionMode::Tagged).then(|| selection.tag_key.clone()),
         };
         let page = self.retry.run(|| stores.source.list(&query, token)).await?;
@@ -98,6 +101,17 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         let described = match self.retry.run(|| stores.source.describe(id.as_str())).await {
             Ok(d) => d,
             Err(e) => return every(&shown, &|t| failed(t, &e)),
+        };
+        // An ARN not found proves only that this ARN is gone: the name may already hold a new secret (deleted
+        // and created again), and a guess from a partial ARN may be wrong. The name itself decides.
+        let described = match (described, id, &guess) {
+            (None, SecretId::Arn(_), Some(name)) => {
+                match self.retry.run(|| stores.source.describe(name.as_str())).await {
+                    Ok(d) => d,
+                    Err(e) => return every(&shown, &|t| failed(t, &e)),
+                }
+            }
+            (d, _, _) => d,
         };
         let source = match described {
             Some(m) if !m.deleted => m,
@@ -204,6 +218,9 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
                 NativeStep::Unmanaged => {
                     results.insert(target.clone(), skipped(target, Reason::Unmanaged));
                 }
+                NativeStep::OwnedElsewhere => {
+                    results.insert(target.clone(), skipped(target, Reason::OwnedByOtherSource));
+                }
                 NativeStep::Add { force } => match self.secret_key(source, target).await {
                     Ok(key) => add.push((target, force, key.to_write().map(str::to_owned))),
                     Err(e) => {
@@ -285,6 +302,19 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             };
             for action in &plan.actions {
                 store.apply(name, action, value.as_ref()).await?;
+            }
+            // A PutSecretValue whose token and value match a version the copy already keeps (one that lost its
+            // staging labels, so DescribeSecret did not list it) is ignored by the service and moves no label
+            // (PutSecretValue, ClientRequestToken). Then AWSCURRENT is moved to it explicitly.
+            if let Some(CopyAction::PutValue { token }) =
+                plan.actions.iter().find(|a| matches!(a, CopyAction::PutValue { .. }))
+            {
+                if let Some(copy) = store.describe(name.as_str()).await? {
+                    if copy.current_version.as_deref() != Some(token.as_str()) {
+                        let to = CopyAction::MoveCurrent { to: token.clone(), from: copy.current_version.clone() };
+                        store.apply(name, &to, None).await?;
+                    }
+                }
             }
         }
         let mut result = TargetResult::new(store.target(), plan.outcome, plan.reason);

@@ -20,6 +20,8 @@
 //! 7. Undecryptable SecureStrings (`undecryptable`): reads with decryption fail with InvalidKeyId.
 //! 8. Stale tag index (`stale_tag_index`): GetResources answers with tags as they were a while ago.
 //! 9. Recreate window (`recreate_window`): a create of a name deleted a moment ago is refused.
+//! 10. Unlabeled secret versions (`unlabeled_versions`): DescribeSecret lists only versions that carry a
+//!     staging label.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -141,6 +143,18 @@ pub struct AwsBehaviour {
     /// parameter name.").
     pub recreate_window: bool,
     pub recreate_after: Duration,
+    /// Behaviour 10, Unlabeled secret versions. DescribeSecret's `VersionIdsToStages` leaves out versions
+    /// without a staging label (moto lists them with an empty list). So a copy that still keeps a version
+    /// whose labels moved on does not show it, and a PutSecretValue with that version's id and value is
+    /// ignored by the service (moto ignores it too), moving no label.
+    ///
+    /// AWS: DescribeSecret API reference, VersionIdsToStages: "A list of the versions of the secret that have
+    /// staging labels attached. Versions that don't have staging labels are considered deprecated and Secrets
+    /// Manager can delete them." <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html>;
+    /// PutSecretValue, ClientRequestToken: "If a version with this value already exists and the version
+    /// SecretString and SecretBinary values are the same as those in the request, then the request is ignored."
+    /// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html>
+    pub unlabeled_versions: bool,
 }
 
 impl Default for AwsBehaviour {
@@ -161,6 +175,7 @@ impl Default for AwsBehaviour {
             tag_index_lag: Duration::from_secs(30),
             recreate_window: true,
             recreate_after: Duration::from_millis(1000),
+            unlabeled_versions: true,
         }
     }
 }
@@ -168,7 +183,7 @@ impl Default for AwsBehaviour {
 impl AwsBehaviour {
     /// What the suite's worlds and fault proxies use: every behaviour on, except those named in
     /// `AWS_BEHAVIOUR_OFF` (comma-separated: `empty-pages`, `listing-lag`, `tag-limit`, `in-place`,
-    /// `value-size`, `kms-keys`, `undecryptable`, `stale-tags`, `recreate-window`; `all`). For diagnosis only: to see which failures one
+    /// `value-size`, `kms-keys`, `undecryptable`, `stale-tags`, `recreate-window`, `unlabeled-versions`; `all`). For diagnosis only: to see which failures one
     /// behaviour causes. The layer's own tests ignore it.
     pub fn from_env() -> Self {
         let off = std::env::var("AWS_BEHAVIOUR_OFF").unwrap_or_default();
@@ -182,6 +197,7 @@ impl AwsBehaviour {
             "undecryptable" => b.without_undecryptable(),
             "stale-tags" => b.without_stale_tag_index(),
             "recreate-window" => b.without_recreate_window(),
+            "unlabeled-versions" => Self { unlabeled_versions: false, ..b },
             "all" => Self { seed: b.seed, ..Self::off() },
             other => panic!("AWS_BEHAVIOUR_OFF: unknown behaviour '{other}'"),
         })
@@ -199,6 +215,7 @@ impl AwsBehaviour {
             undecryptable: false,
             stale_tag_index: false,
             recreate_window: false,
+            unlabeled_versions: false,
             ..Self::default()
         }
     }
@@ -391,6 +408,9 @@ impl AwsBehaviour {
             && request.operation == "GetResources"
         {
             return self.get_resources(&up, state);
+        }
+        if request.service == "secretsmanager" && request.operation == "DescribeSecret" && self.unlabeled_versions {
+            return Reply::upstream(without_unlabeled_versions(up.forward()));
         }
         if request.service == "secretsmanager" && request.operation == "ListSecrets" && self.empty_pages {
             let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
@@ -730,4 +750,12 @@ fn each_switch_turns_one_behaviour_off_and_all_of_them_make_off() {
     let tuned = AwsBehaviour::off().with_empty_page_rate(0.5).with_seed(7).with_lag(Duration::from_secs(1));
     assert!(tuned.empty_pages && tuned.listing_lag);
     assert_eq!((tuned.empty_page_rate, tuned.seed, tuned.settle_time()), (0.5, 7, Duration::from_millis(1200)));
+}
+
+/// Behaviour 10: a DescribeSecret answer without the versions that carry no staging label.
+fn without_unlabeled_versions(response: Response) -> Response {
+    let mut body = response.json();
+    let Some(versions) = body.get_mut("VersionIdsToStages").and_then(Value::as_object_mut) else { return response };
+    versions.retain(|_, stages| stages.as_array().is_some_and(|s| !s.is_empty()));
+    response.with_json(&body)
 }

@@ -331,7 +331,7 @@ async fn a_same_name_secret_in_a_target_region_is_left_alone_unless_adoption_is_
             assert_eq!(outcome(&report, &name, EAST), "skipped:unmanaged");
             assert_eq!(w.calls.get(SOURCE, "ReplicateSecretToRegions"), 0);
             assert_eq!(value_in(&w, EAST, &name).await.0.as_deref(), Some("theirs"), "untouched");
-            assert_eq!(there.primary_region(), None, "still a secret of its own");
+            assert_eq!(there.primary_region(), Some(EAST), "still a secret of its own (its own primary)");
             assert!(replica_regions(&w, &name).await.is_empty());
         } else {
             assert_eq!(outcome(&report, &name, EAST), "created:adopted");
@@ -628,4 +628,92 @@ async fn a_canary_secret_value_never_appears_in_logs_reports_or_errors() {
 
     assert!(captured_logs().contains(&plain), "the capture works: our log lines name the secret");
     canary.assert_hidden(&outputs);
+}
+
+#[tokio::test]
+async fn a_same_name_secret_another_source_owns_is_never_force_overwritten_even_with_adoption_on() {
+    let w = world("us-east-2,eu-west-1", &[("ADOPT_UNMANAGED", "true")]).await;
+    let name = secret_name(&w, "theirs");
+    create(&w, EAST, &name, "theirs", &[(OWNER_TAG, "999999999999/us-east-1")], None).await;
+    let arn = create(&w, SOURCE, &name, "ours", &[("replicate", "us-east-2")], None).await;
+
+    let report = sync_secret(&w, &arn).await;
+    assert_eq!(outcome(&report, &name, EAST), "skipped:owned-by-other-source");
+    assert_eq!(w.calls.get(SOURCE, "ReplicateSecretToRegions"), 0);
+    let there = w.secrets(EAST).get_secret_value().secret_id(&name).send().await.unwrap();
+    assert_eq!(there.secret_string(), Some("theirs"));
+}
+
+#[tokio::test]
+async fn a_primary_that_names_its_own_region_as_primary_is_still_replicated() {
+    // AWS names PrimaryRegion on primaries too (emulator correction 9): a replicated source must not
+    // look like a replica of something else on the next run.
+    let w = world("us-east-2,eu-west-1", &[]).await;
+    let name = secret_name(&w, "primary");
+    let arn = create(&w, SOURCE, &name, "v1", &[("replicate", "yes")], None).await;
+    let described = w.secrets(SOURCE).describe_secret().secret_id(&name).send().await.unwrap();
+    assert_eq!(described.primary_region(), Some(SOURCE), "the emulator answers as AWS does");
+    assert_eq!(outcome(&sync_secret(&w, &arn).await, &name, EAST), "created");
+    assert_eq!(outcome(&sync_secret(&w, &arn).await, &name, EAST), "unchanged");
+}
+
+#[tokio::test]
+async fn an_event_naming_a_deleted_arn_whose_name_holds_a_new_secret_deletes_no_copy() {
+    let w = world(&format!("us-east-2,{DR}"), &[]).await;
+    let name = secret_name(&w, "reborn");
+    let old_arn = create(&w, SOURCE, &name, "v1", &[("replicate", DR)], None).await;
+    assert_eq!(outcome(&sync_secret(&w, &old_arn).await, &name, DR), "created");
+    w.secrets(SOURCE).delete_secret().secret_id(&name).force_delete_without_recovery(true).send().await.unwrap();
+    create(&w, SOURCE, &name, "v2", &[("replicate", DR)], None).await;
+
+    // The late DeleteSecret event names the old ARN: the name now holds a live secret, which decides.
+    let event = secret_event("DeleteSecret", json!({"secretId": old_arn}), json!({"arn": old_arn}));
+    let report = w.invoke(event).await.unwrap();
+    assert_eq!(outcome(&report, &name, DR), "updated");
+    assert_eq!(w.calls.get(DR, "DeleteSecret"), 0);
+    let copy = w.secrets(DR).get_secret_value().secret_id(&name).version_stage("AWSCURRENT").send().await.unwrap();
+    assert_eq!(copy.secret_string(), Some("v2"));
+}
+
+#[tokio::test]
+async fn a_source_moved_back_to_a_version_the_copy_keeps_unlabeled_moves_the_copy_there_too() {
+    // Behaviour 10: DescribeSecret does not list a version without staging labels, and a PutSecretValue with
+    // that version's id and value is ignored by the service: the copy's AWSCURRENT must be moved explicitly.
+    let w = world(&format!("us-east-2,{DR}"), &[]).await;
+    let name = secret_name(&w, "rolled-back");
+    let arn = create(&w, SOURCE, &name, "v1", &[("replicate", DR)], None).await;
+    let source = w.secrets(SOURCE);
+    let first = source.describe_secret().secret_id(&name).send().await.unwrap();
+    let v1 = first.version_ids_to_stages().unwrap().keys().next().unwrap().clone();
+    assert_eq!(outcome(&sync_secret(&w, &arn).await, &name, DR), "created");
+    for value in ["v2", "v3"] {
+        source.put_secret_value().secret_id(&name).secret_string(value).send().await.unwrap();
+        assert_eq!(outcome(&sync_secret(&w, &arn).await, &name, DR), "updated");
+    }
+    let current = |w: &World, place: &'static str| {
+        let name = name.clone();
+        let client = w.secrets(place).clone();
+        async move {
+            let d = client.describe_secret().secret_id(&name).send().await.unwrap();
+            let stages = d.version_ids_to_stages().cloned().unwrap_or_default();
+            stages.into_iter().find(|(_, s)| s.iter().any(|l| l == "AWSCURRENT")).map(|(v, _)| v).unwrap()
+        }
+    };
+    let v3 = current(&w, SOURCE).await;
+    source
+        .update_secret_version_stage()
+        .secret_id(&name)
+        .version_stage("AWSCURRENT")
+        .move_to_version_id(&v1)
+        .remove_from_version_id(&v3)
+        .send()
+        .await
+        .unwrap();
+
+    let report = sync_secret(&w, &arn).await;
+    assert_eq!(outcome(&report, &name, DR), "updated");
+    assert_eq!(current(&w, DR).await, v1, "the copy serves the version the source serves");
+    let copy = w.secrets(DR).get_secret_value().secret_id(&name).version_stage("AWSCURRENT").send().await.unwrap();
+    assert_eq!(copy.secret_string(), Some("v1"));
+    assert_eq!(outcome(&sync_secret(&w, &arn).await, &name, DR), "unchanged", "and stays so");
 }
