@@ -177,7 +177,19 @@ export function sourceSecretStatements(c: ReplicatorConfig, account: string, par
     // kms:Encrypt to the key" — no permission on the replica in its region,
     // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ReplicateSecretToRegions.html
     ...(native ? [
-      new iam.PolicyStatement({ sid: 'ReplicateSourceSecrets', actions: ['secretsmanager:ReplicateSecretToRegions'], resources: source }),
+      // Only to this account's target regions, and overwriting a same-name secret there only when adoption
+      // is on: the condition keys secretsmanager:AddReplicaRegions and secretsmanager:ForceOverwriteReplicaSecret
+      // (https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets-permissions.html,
+      // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html).
+      new iam.PolicyStatement({
+        sid: 'ReplicateSourceSecrets',
+        actions: ['secretsmanager:ReplicateSecretToRegions'],
+        resources: source,
+        conditions: {
+          'ForAllValues:StringEquals': { 'secretsmanager:AddReplicaRegions': c.targetRegions },
+          ...(c.adoptUnmanaged ? {} : { Bool: { 'secretsmanager:ForceOverwriteReplicaSecret': 'false' } }),
+        },
+      }),
       // A secret of the same name already in a target region (unmanaged: reported, overwritten only with
       // ADOPT_UNMANAGED through ForceOverwriteReplicaSecret) is seen with DescribeSecret there.
       new iam.PolicyStatement({ sid: 'ReadReplicaSecrets', actions: ['secretsmanager:DescribeSecret'], resources: replicas }),

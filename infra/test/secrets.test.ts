@@ -185,6 +185,18 @@ describe('secrets: IAM', () => {
     }
   });
 
+  // Rule: ReplicateSecretToRegions takes the condition keys secretsmanager:AddReplicaRegions and
+  // secretsmanager:ForceOverwriteReplicaSecret (https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets-permissions.html):
+  // replicas only into this account's target regions; overwriting a same-name secret only with adoption on.
+  test('ReplicateSecretToRegions only to the target regions of this account, and ForceOverwrite only with adoptUnmanaged', () => {
+    const conditions = (stmts: any[]) => rendered(bySid(stmts, 'ReplicateSourceSecrets').Condition);
+    const adopting = conditions(synthAll({ adoptUnmanaged: true }).sourceStatements);
+    expect(adopting['ForAllValues:StringEquals']).toEqual({ 'secretsmanager:AddReplicaRegions': ['us-east-2', 'eu-west-1'] });
+    expect(adopting.Bool).toBeUndefined();
+    const leaving = conditions(synthAll({ adoptUnmanaged: false }).sourceStatements);
+    expect(leaving.Bool).toEqual({ 'secretsmanager:ForceOverwriteReplicaSecret': 'false' });
+  });
+
   test('no secretsmanager wildcard action (secretsmanager:*, Get*, Put*…) in either role', () => {
     for (const all of [src, on.targetStatements]) {
       expect(secretActions(all).filter((a) => a.includes('*'))).toEqual([]);
