@@ -197,7 +197,7 @@ impl AwsBehaviour {
             "undecryptable" => b.without_undecryptable(),
             "stale-tags" => b.without_stale_tag_index(),
             "recreate-window" => b.without_recreate_window(),
-            "unlabeled-versions" => Self { unlabeled_versions: false, ..b },
+            "unlabeled-versions" => b.without_unlabeled_versions(),
             "all" => Self { seed: b.seed, ..Self::off() },
             other => panic!("AWS_BEHAVIOUR_OFF: unknown behaviour '{other}'"),
         })
@@ -218,6 +218,10 @@ impl AwsBehaviour {
             unlabeled_versions: false,
             ..Self::default()
         }
+    }
+
+    pub fn without_unlabeled_versions(self) -> Self {
+        Self { unlabeled_versions: false, ..self }
     }
 
     pub fn without_empty_pages(self) -> Self {
@@ -744,7 +748,8 @@ fn each_switch_turns_one_behaviour_off_and_all_of_them_make_off() {
         .without_kms_key_check()
         .without_undecryptable()
         .without_stale_tag_index()
-        .without_recreate_window();
+        .without_recreate_window()
+        .without_unlabeled_versions();
     assert_eq!(every, AwsBehaviour::off());
     assert_eq!(AwsBehaviour::off().settle_time(), Duration::ZERO);
     let tuned = AwsBehaviour::off().with_empty_page_rate(0.5).with_seed(7).with_lag(Duration::from_secs(1));

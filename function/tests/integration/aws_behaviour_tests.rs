@@ -303,3 +303,27 @@ async fn recreate_window_a_name_deleted_a_moment_ago_cannot_be_created_until_the
     client.delete_parameters().names(&name).send().await.unwrap();
     assert_eq!(code(create().await), "TooManyUpdates");
 }
+
+#[tokio::test]
+async fn describe_secret_through_the_layer_lists_only_versions_with_a_staging_label() {
+    let w = World::new(&[]).await;
+    let name = format!("{}/versions", &w.prefix[1..]);
+    let direct = w.secrets(SOURCE);
+    direct.create_secret().name(&name).secret_string("v1").send().await.unwrap();
+    for value in ["v2", "v3"] {
+        direct.put_secret_value().secret_id(&name).secret_string(value).send().await.unwrap();
+    }
+    let count = |d: &aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput| {
+        d.version_ids_to_stages().map_or(0, |m| m.len())
+    };
+    // The emulator lists v1 with no label; AWS (and the layer) only the labelled AWSCURRENT and AWSPREVIOUS.
+    let from_emulator = direct.describe_secret().secret_id(&name).send().await.unwrap();
+    assert_eq!(count(&from_emulator), 3);
+    let conf = aws_sdk_secretsmanager::config::Builder::from(&sdk_config_at(&w.proxy().url).await)
+        .region(Region::new(SOURCE))
+        .build();
+    let layered = aws_sdk_secretsmanager::Client::from_conf(conf);
+    let through = layered.describe_secret().secret_id(&name).send().await.unwrap();
+    assert_eq!(count(&through), 2);
+    assert!(through.version_ids_to_stages().unwrap().values().all(|stages| !stages.is_empty()));
+}
