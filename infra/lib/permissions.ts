@@ -236,6 +236,15 @@ export function secretCopyStatements(c: ReplicatorConfig, regions: string[], acc
       actions: ['secretsmanager:DeleteSecret'],
       resources: copies,
       conditions: { BoolIfExists: { 'secretsmanager:ForceDeleteWithoutRecovery': 'false' } },
+    }),
+    // The full sync finds copies whose source is gone by listing the copies (filtered on the ownership tag
+    // key) in this account's target regions. ListSecrets has no resource-level permissions ("*" only, as for
+    // the source role), so it is held to those regions; it returns metadata and tags, never values.
+    new iam.PolicyStatement({
+      sid: 'ListSecretCopies',
+      actions: ['secretsmanager:ListSecrets'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:RequestedRegion': regions } },
     })] : []),
     // "To update the secret, the user must have both kms:Decrypt and kms:GenerateDataKey permission"; Encrypt
     // for a key given to CreateSecret/UpdateSecret ("If you don't have kms:Encrypt permission to the new key,

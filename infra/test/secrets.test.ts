@@ -295,6 +295,18 @@ describe('secrets: IAM', () => {
     for (const all of [off.sourceStatements, off.targetStatements]) expect(secretActions(all)).not.toContain('secretsmanager:DeleteSecret');
   });
 
+  // Rule: ListSecrets supports no resource-level permissions (Service Authorization Reference, as above); the
+  // target role lists only to find owned copies whose source is gone, so only with deletes on, and only in
+  // its own target regions (aws:RequestedRegion).
+  test('target role: ListSecrets on "*" only with deleteReplicas, held to its own target regions', () => {
+    const list = bySid(on.targetStatements, 'ListSecretCopies');
+    expect(actions(list)).toEqual(['secretsmanager:ListSecrets']);
+    expect(resources(list)).toEqual(['*']);
+    expect(rendered(list.Condition)).toEqual({ StringEquals: { 'aws:RequestedRegion': ['us-west-2'] } });
+    const off = synthAll({ deleteReplicas: false });
+    expect(secretActions(off.targetStatements)).not.toContain('secretsmanager:ListSecrets');
+  });
+
   test('cdk-nag: zero unacknowledged findings on the source and the target stacks with secrets on', () => {
     for (const stack of [on.source, on.target!]) {
       const annotations = Annotations.fromStack(stack);

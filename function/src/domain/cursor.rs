@@ -30,6 +30,13 @@ pub enum Cursor {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
     },
+    /// Looking for owned copies of secrets whose source is gone, in `target` (a target in another account;
+    /// only with deletes on): a ListSecrets page token there.
+    SecretCopies {
+        target: Target,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
 }
 
 /// Longest pagination token accepted in a cursor (AWS's are base64 text of a few hundred characters).
@@ -43,7 +50,10 @@ impl Cursor {
     /// A cursor arrives in an invocation payload: its token must look like a pagination token
     /// (non-empty base64/URL-safe text), or it would be sent to DescribeParameters as it is.
     pub fn token_is_plausible(&self) -> bool {
-        let (Self::Source { token, .. } | Self::Orphans { token, .. } | Self::Secrets { token, .. }) = self;
+        let (Self::Source { token, .. }
+        | Self::Orphans { token, .. }
+        | Self::Secrets { token, .. }
+        | Self::SecretCopies { token, .. }) = self;
         token.as_deref().is_none_or(|t| {
             !t.is_empty()
                 && t.len() <= MAX_TOKEN_LEN

@@ -117,6 +117,8 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         self.check_cursor(&start, paths.len())?;
         let mut cursor = start;
         let mut seen = Seen::default();
+        // Secrets this sync listed at the source (alive): their copies need no check for a gone source.
+        let mut seen_secrets = BTreeSet::new();
         let mut tag_reads = TagReads::default();
         let done = |next: Option<Cursor>, tag_reads: TagReads| Ok(Progress { next, notes: tag_reads.notes });
         loop {
@@ -176,14 +178,18 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
                     }
                 }
                 Cursor::Secrets { prefix, token } => {
-                    let next = self.secrets_page(*prefix, token.as_deref(), &mut tag_reads.notes, sink).await?;
-                    match next {
+                    let next =
+                        self.secrets_page(*prefix, token.as_deref(), &mut tag_reads.notes, &mut seen_secrets, sink);
+                    match next.await? {
                         Some(t) => Some(Cursor::Secrets { prefix: *prefix, token: Some(t) }),
                         None if prefix + 1 < self.config.secret_prefixes.len() => {
                             Some(Cursor::Secrets { prefix: prefix + 1, token: None })
                         }
-                        None => None,
+                        None => self.secret_copies_phase(None),
                     }
+                }
+                Cursor::SecretCopies { target, token } => {
+                    self.secret_copies_page(target, token.as_deref(), &seen_secrets, sink).await?
                 }
             };
             let Some(next) = next else { return done(None, tag_reads) };
@@ -215,6 +221,13 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             }
             Cursor::Secrets { prefix, .. } if *prefix >= self.config.secret_prefixes.len() => Err(out_of_range()),
             Cursor::Secrets { .. } => Ok(()),
+            Cursor::SecretCopies { .. } if self.secrets.is_none() => {
+                Err(FullSyncError::BadCursor("a secret copies phase, but SECRETS is off".to_owned()))
+            }
+            Cursor::SecretCopies { target, .. } if !target.is_other_account() => {
+                Err(FullSyncError::BadCursor(format!("{target} is not a target in another account")))
+            }
+            Cursor::SecretCopies { target, .. } => self.target_index(target).map(|_| ()),
         }
     }
 

@@ -12,6 +12,8 @@
 //! A no-change full sync costs, per selected secret, one DescribeSecret in the source (plus one ListSecrets
 //! per 100) and one DescribeSecret per other-account target; nothing in this account's targets.
 
+use std::collections::BTreeSet;
+
 use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 use tracing::warn;
@@ -23,7 +25,8 @@ use crate::domain::secret::{
     SecretId, SecretMeta, SecretName,
 };
 use crate::domain::{
-    Decision, Kind, Outcome, ParameterName, ParameterResult, Reason, Report, Target, TargetKey, TargetResult,
+    Cursor, Decision, Kind, Outcome, ParameterName, ParameterResult, Reason, Report, Target, TargetKey, TargetResult,
+    OWNER_TAG,
 };
 use crate::ports::{KeyResolver, ParameterStore, SecretQuery, SecretStore, StoreError, StoreResult};
 
@@ -65,6 +68,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         prefix: usize,
         token: Option<&str>,
         notes: &mut Vec<String>,
+        seen: &mut BTreeSet<String>,
         sink: &mut Sink<'_>,
     ) -> StoreResult<Option<String>> {
         let Some(stores) = &self.secrets else { return Ok(None) };
@@ -74,6 +78,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             tag_key: (selection.mode == crate::domain::SelectionMode::Tagged).then(|| selection.tag_key.clone()),
         };
         let page = self.retry.run(|| stores.source.list(&query, token)).await?;
+        seen.extend(page.items.iter().filter(|s| !s.deleted).map(|s| s.name.clone()));
         // Replicas of primaries elsewhere are listed too; they are not sources here.
         let ids: Vec<SecretId> =
             page.items.iter().filter(|s| !s.deleted && !s.is_replica()).map(|s| SecretId::Arn(s.arn.clone())).collect();
@@ -322,28 +327,99 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         Ok(result)
     }
 
+    /// After the secrets: the orphaned-copies pass of the first target in another account after `after`
+    /// (`None`: the first one), when deletes are on.
+    pub(super) fn secret_copies_phase(&self, after: Option<&Target>) -> Option<Cursor> {
+        if self.secrets.is_none() || !self.config.rules.delete_replicas {
+            return None;
+        }
+        let others = self.config.targets.iter().filter(|t| t.is_other_account());
+        let mut rest = others.skip_while(|t| after.is_some_and(|a| a != *t));
+        if after.is_some() {
+            rest.next();
+        }
+        rest.next().map(|t| Cursor::SecretCopies { target: t.clone(), token: None })
+    }
+
+    /// One page of owned copies in `target` (ListSecrets there, filtered on the ownership tag key): a copy
+    /// whose source this sync did not list is looked up at the source by name, and scheduled for deletion
+    /// only when DescribeSecret says that exact name does not exist or is scheduled for deletion. A target
+    /// that cannot be listed at all (its role refused, or the listing denied) is skipped, deleting nothing.
+    pub(super) async fn secret_copies_page(
+        &self,
+        target: &Target,
+        token: Option<&str>,
+        seen: &BTreeSet<String>,
+        sink: &mut Sink<'_>,
+    ) -> Result<Option<Cursor>, StoreError> {
+        let Some(stores) = &self.secrets else { return Ok(None) };
+        let Some(store) = self.secret_store(stores, target) else { return Ok(self.secret_copies_phase(Some(target))) };
+        let query = SecretQuery { prefixes: Vec::new(), tag_key: Some(OWNER_TAG.to_owned()) };
+        let page = match self.retry.run(|| store.list(&query, token)).await {
+            Ok(page) => page,
+            Err(e) if !e.is_transient() => {
+                warn!(target = %target, error = %e, "secret copies pass skipped for this target: it cannot be listed");
+                return Ok(self.secret_copies_phase(Some(target)));
+            }
+            Err(e) => return Err(e),
+        };
+        let mine = self.owner.tag_value();
+        let candidates: Vec<SecretName> = page
+            .items
+            .iter()
+            .filter(|c| !c.deleted && c.tags.get(OWNER_TAG) == Some(&mine) && !seen.contains(&c.name))
+            .filter_map(|c| SecretName::parse(&c.name).ok())
+            .filter(|n| n.is_under_any(&self.config.secret_prefixes))
+            .collect();
+        for name in candidates {
+            let source = match self.retry.run(|| stores.source.describe(name.as_str())).await {
+                Ok(source) => source,
+                Err(e) => {
+                    sink(secret_result(name.as_str(), vec![failed(target, &e)]));
+                    continue;
+                }
+            };
+            if source.is_some_and(|s| !s.deleted) {
+                continue;
+            }
+            let result = self.delete_copy(store, &name).await;
+            let result = secret_result(name.as_str(), vec![result]);
+            log_result(&result, &self.owner.account);
+            sink(result);
+        }
+        Ok(match page.next {
+            Some(t) => Some(Cursor::SecretCopies { target: target.clone(), token: Some(t) }),
+            None => self.secret_copies_phase(Some(target)),
+        })
+    }
+
     /// The source is gone: schedule owned copies for deletion; native replicas go with their primary.
     async fn delete_copies(&self, stores: &SecretStores<Z>, name: &SecretName) -> Vec<TargetResult> {
         join_all(stores.targets.iter().map(|store| async move {
-            let target = store.target();
-            if !target.is_other_account() {
-                return skipped(target, Reason::ReplicaAbsent);
+            if !store.target().is_other_account() {
+                return skipped(store.target(), Reason::ReplicaAbsent);
             }
-            let step = || async {
-                let copy = store.describe(name.as_str()).await?;
-                let plan = plan_copy_delete(copy.as_ref(), &self.owner, &self.config.rules);
-                let mut result = TargetResult::new(target, plan.outcome, plan.reason);
-                if !self.dry_run {
-                    for action in &plan.actions {
-                        store.apply(name, action, None).await?;
-                    }
-                }
-                result.changed = plan.changed;
-                Ok(result)
-            };
-            self.retry.run(step).await.unwrap_or_else(|e| failed(target, &e))
+            self.delete_copy(store, name).await
         }))
         .await
+    }
+
+    /// Schedule `name`'s copy in `store` for deletion if it is ours (and deletes are on).
+    async fn delete_copy(&self, store: &Z, name: &SecretName) -> TargetResult {
+        let target = store.target();
+        let step = || async {
+            let copy = store.describe(name.as_str()).await?;
+            let plan = plan_copy_delete(copy.as_ref(), &self.owner, &self.config.rules);
+            let mut result = TargetResult::new(target, plan.outcome, plan.reason);
+            if !self.dry_run {
+                for action in &plan.actions {
+                    store.apply(name, action, None).await?;
+                }
+            }
+            result.changed = plan.changed;
+            Ok(result)
+        };
+        self.retry.run(step).await.unwrap_or_else(|e| failed(target, &e))
     }
 
     /// The key a secret uses in `target`: the default maps to the default, an alias to the same alias,

@@ -2,6 +2,8 @@
 //! The emulator keeps each account's and region's secrets apart, replicates natively (InSync at once),
 //! and, with correction 8 of scripts/moto_server.py, honours a replica region's key as AWS does.
 
+use std::time::Duration;
+
 use aws_config::Region;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::primitives::Blob;
@@ -718,4 +720,95 @@ async fn a_source_moved_back_to_a_version_the_copy_keeps_unlabeled_moves_the_cop
     let copy = w.secrets(DR).get_secret_value().secret_id(&name).version_stage("AWSCURRENT").send().await.unwrap();
     assert_eq!(copy.secret_string(), Some("v1"));
     assert_eq!(outcome(&sync_secret(&w, &arn).await, &name, DR), "unchanged", "and stays so");
+}
+
+#[tokio::test]
+async fn the_full_sync_schedules_copies_whose_source_is_gone_and_only_those() {
+    let targets = format!("us-east-2,{DR}");
+    let w = world(&targets, &[("PATH_PREFIXES", "{prefix}/")]).await;
+    let (gone, deselected, theirs) =
+        (secret_name(&w, "gone"), secret_name(&w, "deselected"), secret_name(&w, "theirs"));
+    let gone_arn = create(&w, SOURCE, &gone, "v1", &[("replicate", DR)], None).await;
+    let deselected_arn = create(&w, SOURCE, &deselected, "v1", &[("replicate", DR)], None).await;
+    for (name, arn) in [(&gone, &gone_arn), (&deselected, &deselected_arn)] {
+        assert_eq!(outcome(&sync_secret(&w, arn).await, name, DR), "created");
+    }
+    // Not ours: another replicator's copy, under the prefix, in the same account and region.
+    create(&w, DR, &theirs, "x", &[(OWNER_TAG, "999999999999/us-east-1")], None).await;
+    // The source deleted without its event reaching the replicator; the other one no longer tagged.
+    w.secrets(SOURCE).delete_secret().secret_id(&gone).send().await.unwrap();
+    w.secrets(SOURCE).untag_resource().secret_id(&deselected).tag_keys("replicate").send().await.unwrap();
+
+    let report = full_sync(&w).await;
+    assert_eq!(outcome(&report, &gone, DR), "deleted", "{:?}", report.parameters);
+    let copy = w.secrets(DR).describe_secret().secret_id(&gone).send().await.unwrap();
+    assert!(copy.deleted_date().is_some(), "scheduled for deletion, with its recovery window");
+    assert_eq!(w.calls.get(DR, "DeleteSecret"), 1, "only the copy whose source is gone");
+    for name in [&deselected, &theirs] {
+        let kept = w.secrets(DR).describe_secret().secret_id(name).send().await.unwrap();
+        assert!(kept.deleted_date().is_none(), "{name} is kept");
+    }
+
+    // Again: the scheduled copy is not listed (ListSecrets leaves out what is scheduled for deletion).
+    let deletes = w.calls.get(DR, "DeleteSecret");
+    full_sync(&w).await;
+    assert_eq!(w.calls.get(DR, "DeleteSecret"), deletes);
+}
+
+#[tokio::test]
+async fn with_deletes_off_the_full_sync_does_not_even_list_the_copies() {
+    let w = world(&format!("us-east-2,{DR}"), &[("PATH_PREFIXES", "{prefix}/"), ("DELETE_REPLICAS", "false")]).await;
+    let name = secret_name(&w, "kept");
+    let arn = create(&w, SOURCE, &name, "v1", &[("replicate", DR)], None).await;
+    assert_eq!(outcome(&sync_secret(&w, &arn).await, &name, DR), "created");
+    w.secrets(SOURCE).delete_secret().secret_id(&name).send().await.unwrap();
+    full_sync(&w).await;
+    assert_eq!(w.calls.get(DR, "ListSecrets"), 0);
+    assert_eq!(w.calls.get(DR, "DeleteSecret"), 0);
+}
+
+#[tokio::test]
+async fn a_full_sync_out_of_time_hands_the_secret_phases_on_and_the_chain_finishes_them() {
+    let targets = format!("us-east-2,{DR}");
+    let prefixes = "{secret_prefix}a/,{secret_prefix}b/";
+    let w = world(&targets, &[("PATH_PREFIXES", "{prefix}/"), ("SECRET_PREFIXES", prefixes)]).await;
+    let (a, b, gone) = (secret_name(&w, "a/one"), secret_name(&w, "b/two"), secret_name(&w, "b/gone"));
+    for name in [&a, &b, &gone] {
+        create(&w, SOURCE, name, "v1", &[("replicate", "yes")], None).await;
+    }
+    let gone_arn = w.secrets(SOURCE).describe_secret().secret_id(&gone).send().await.unwrap().arn.unwrap();
+    assert_eq!(outcome(&sync_secret(&w, &gone_arn).await, &gone, DR), "created");
+    w.secrets(SOURCE)
+        .remove_regions_from_replication()
+        .secret_id(&gone)
+        .remove_replica_regions(EAST)
+        .send()
+        .await
+        .unwrap();
+    w.secrets(SOURCE).delete_secret().secret_id(&gone).send().await.unwrap();
+
+    let mut event = json!({"action": "full-sync"});
+    let mut phases = Vec::new();
+    for invocation in 0.. {
+        assert!(invocation < 30, "the chain does not end");
+        let report = w.invoke_within(event, Duration::ZERO).await.unwrap();
+        match (report.next, w.handler_continuation().take().as_slice()) {
+            (None, []) => break,
+            (Some(next), [payload]) => {
+                let phase = serde_json::to_value(&next).unwrap()["phase"].as_str().unwrap().to_owned();
+                if phases.last() != Some(&phase) {
+                    phases.push(phase);
+                }
+                event = payload.clone();
+            }
+            other => panic!("report and hand-off disagree: {other:?}"),
+        }
+    }
+    assert!(phases.ends_with(&["secrets".to_owned(), "secret-copies".to_owned()]), "{phases:?}");
+    for name in [&a, &b] {
+        assert_eq!(replica_regions(&w, name).await.len(), 1, "{name}: replicated natively to us-east-2");
+        assert!(w.secrets(DR).describe_secret().secret_id(name).send().await.is_ok(), "{name}: copied");
+    }
+    let copy = w.secrets(DR).describe_secret().secret_id(&gone).send().await.unwrap();
+    assert!(copy.deleted_date().is_some(), "the copy of the deleted source is scheduled for deletion");
 }
