@@ -187,7 +187,8 @@ export function sourceSecretStatements(c: ReplicatorConfig, account: string, par
         resources: source,
         conditions: {
           'ForAllValues:StringEquals': { 'secretsmanager:AddReplicaRegions': c.targetRegions },
-          ...(c.adoptUnmanaged ? {} : { Bool: { 'secretsmanager:ForceOverwriteReplicaSecret': 'false' } }),
+          // IfExists: an absent flag means no overwrite too (the code always sends it).
+          ...(c.adoptUnmanaged ? {} : { BoolIfExists: { 'secretsmanager:ForceOverwriteReplicaSecret': 'false' } }),
         },
       }),
       // A secret of the same name already in a target region (unmanaged: reported, overwritten only with

@@ -192,9 +192,9 @@ describe('secrets: IAM', () => {
     const conditions = (stmts: any[]) => rendered(bySid(stmts, 'ReplicateSourceSecrets').Condition);
     const adopting = conditions(synthAll({ adoptUnmanaged: true }).sourceStatements);
     expect(adopting['ForAllValues:StringEquals']).toEqual({ 'secretsmanager:AddReplicaRegions': ['us-east-2', 'eu-west-1'] });
-    expect(adopting.Bool).toBeUndefined();
+    expect(adopting.BoolIfExists).toBeUndefined();
     const leaving = conditions(synthAll({ adoptUnmanaged: false }).sourceStatements);
-    expect(leaving.Bool).toEqual({ 'secretsmanager:ForceOverwriteReplicaSecret': 'false' });
+    expect(leaving.BoolIfExists).toEqual({ 'secretsmanager:ForceOverwriteReplicaSecret': 'false' });
   });
 
   test('no secretsmanager wildcard action (secretsmanager:*, Get*, Put*…) in either role', () => {

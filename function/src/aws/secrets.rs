@@ -215,26 +215,35 @@ impl SecretStore for SecretsStore {
                 .await
                 .map(drop)
                 .map_err(|e| classify("CreateSecret", label, &e)),
-            CopyAction::PutValue { token } => c
-                .put_secret_value()
-                .secret_id(id)
-                .client_request_token(token)
-                .set_secret_string(text)
-                .set_secret_binary(binary)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| match classify("PutSecretValue", label, &e) {
-                    // The copy keeps a version with this id and another value ("you can't modify an existing
-                    // version", PutSecretValue, ClientRequestToken): no retry changes that.
-                    err if err.code == "ResourceExistsException" => StoreError::permanent(
-                        "PutSecretValue",
-                        label,
-                        "ResourceExistsException: the copy has this version id with another value",
-                        Reason::Validation,
-                    ),
-                    err => err,
-                }),
+            CopyAction::PutValue { token } => {
+                let put = c
+                    .put_secret_value()
+                    .secret_id(id)
+                    .client_request_token(token)
+                    .set_secret_string(text)
+                    .set_secret_binary(binary)
+                    .send()
+                    .await
+                    .map_err(|e| put_error(&e, label))?;
+                // "If a version with this value already exists and the version SecretString and SecretBinary
+                // values are the same as those in the request, then the request is ignored" (PutSecretValue,
+                // ClientRequestToken): a version the copy keeps without labels (DescribeSecret does not list
+                // those) stays without AWSCURRENT. The answer's VersionStages tells; then the label is moved.
+                if put.version_stages().iter().any(|s| s == CURRENT) {
+                    return Ok(());
+                }
+                let from = self.describe(id).await?.and_then(|copy| copy.current_version);
+                self.write.until_ready().await;
+                c.update_secret_version_stage()
+                    .secret_id(id)
+                    .version_stage(CURRENT)
+                    .move_to_version_id(token)
+                    .set_remove_from_version_id(from.filter(|f| f != token))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| classify("UpdateSecretVersionStage", label, &e))
+            }
             CopyAction::MoveCurrent { to, from } => c
                 .update_secret_version_stage()
                 .secret_id(id)
@@ -282,5 +291,23 @@ impl SecretStore for SecretsStore {
                 c.delete_secret().secret_id(id).send().await.map(drop).map_err(|e| classify("DeleteSecret", label, &e))
             }
         }
+    }
+}
+
+/// PutSecretValue's errors: a version id the copy keeps with another value ("you can't modify an existing
+/// version", PutSecretValue, ClientRequestToken) is permanent, no retry changes it; the rest as usual.
+fn put_error<E, R>(err: &aws_smithy_runtime_api::client::result::SdkError<E, R>, label: &str) -> StoreError
+where
+    E: aws_sdk_secretsmanager::error::ProvideErrorMetadata,
+    R: super::errors::HasStatus,
+{
+    match classify("PutSecretValue", label, err) {
+        e if e.code == "ResourceExistsException" => StoreError::permanent(
+            "PutSecretValue",
+            label,
+            "ResourceExistsException: the copy has this version id with another value",
+            Reason::Validation,
+        ),
+        e => e,
     }
 }

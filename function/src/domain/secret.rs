@@ -379,11 +379,12 @@ pub fn plan_copy(
     if !to_set.is_empty() || !stale.is_empty() {
         changed.push(if adopted && to_set.len() == 1 && stale.is_empty() { Field::Ownership } else { Field::Tags });
     }
-    if !to_set.is_empty() {
-        actions.push(CopyAction::Tag(to_set));
-    }
+    // Removals first: a copy at the 50-tag limit whose source renamed a tag key has room for the new key.
     if !stale.is_empty() {
         actions.push(CopyAction::Untag(stale));
+    }
+    if !to_set.is_empty() {
+        actions.push(CopyAction::Tag(to_set));
     }
     let outcome = if actions.is_empty() { Outcome::Unchanged } else { Outcome::Updated };
     let reason = (adopted && !actions.is_empty()).then_some(Reason::Adopted);

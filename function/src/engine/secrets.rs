@@ -21,8 +21,8 @@ use tracing::warn;
 use super::{failed, log_result, skipped, Replicator, SecretStores, Sink, NAME_CONCURRENCY};
 use crate::domain::keys::request_for;
 use crate::domain::secret::{
-    key_of, native_outcome, plan_copy, plan_copy_delete, plan_native, CopyAction, CopyPlan, NativeStep, ReplicaStatus,
-    SecretId, SecretMeta, SecretName,
+    key_of, native_outcome, plan_copy, plan_copy_delete, plan_native, CopyPlan, NativeStep, ReplicaStatus, SecretId,
+    SecretMeta, SecretName,
 };
 use crate::domain::{
     Cursor, Decision, Kind, Outcome, ParameterName, ParameterResult, Reason, Report, Target, TargetKey, TargetResult,
@@ -307,19 +307,6 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             };
             for action in &plan.actions {
                 store.apply(name, action, value.as_ref()).await?;
-            }
-            // A PutSecretValue whose token and value match a version the copy already keeps (one that lost its
-            // staging labels, so DescribeSecret did not list it) is ignored by the service and moves no label
-            // (PutSecretValue, ClientRequestToken). Then AWSCURRENT is moved to it explicitly.
-            if let Some(CopyAction::PutValue { token }) =
-                plan.actions.iter().find(|a| matches!(a, CopyAction::PutValue { .. }))
-            {
-                if let Some(copy) = store.describe(name.as_str()).await? {
-                    if copy.current_version.as_deref() != Some(token.as_str()) {
-                        let to = CopyAction::MoveCurrent { to: token.clone(), from: copy.current_version.clone() };
-                        store.apply(name, &to, None).await?;
-                    }
-                }
             }
         }
         let mut result = TargetResult::new(store.target(), plan.outcome, plan.reason);
