@@ -126,7 +126,7 @@ M = {
    "Some(there) if there.is_replica() || there.tags.contains_key(OWNER_TAG) => NativeStep::OwnedElsewhere,",
    "Some(there) if there.is_replica() && false => NativeStep::OwnedElsewhere,",
    ["secrets_manager::a_same_name_secret_another_source_owns_is_never_force_overwritten_even_with_adoption_on"]),
- "M18-copies-of-live-sources-kept": ("function/src/engine/secrets.rs",
+ "M18-copies-of-live-sources-kept": ("function/src/engine/secrets/copies.rs",
    "if source.is_some_and(|s| !s.deleted) {",
    "if source.is_some_and(|s| !s.deleted) && false {",
    ["secrets_manager::the_full_sync_schedules_copies_whose_source_is_gone_and_only_those"]),

@@ -158,11 +158,11 @@ pub trait ParameterStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-/// Which secrets a full sync lists (ListSecrets filters: names starting with one of `prefixes`, and,
+/// Which secrets a full sync lists (ListSecrets filters: names starting with `prefix`, and,
 /// when `tag_key` is set, carrying that tag key).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SecretQuery {
-    pub prefixes: Vec<String>,
+    pub prefix: Option<String>,
     pub tag_key: Option<String>,
 }
 

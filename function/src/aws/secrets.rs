@@ -97,9 +97,8 @@ impl SecretStore for SecretsStore {
     async fn list(&self, query: &SecretQuery, token: Option<&str>) -> StoreResult<SecretPage> {
         self.read.until_ready().await;
         let mut filters = Vec::new();
-        if !query.prefixes.is_empty() {
-            let f = Filter::builder().key(FilterNameStringType::Name).set_values(Some(query.prefixes.clone()));
-            filters.push(f.build());
+        if let Some(prefix) = &query.prefix {
+            filters.push(Filter::builder().key(FilterNameStringType::Name).values(prefix).build());
         }
         if let Some(key) = &query.tag_key {
             filters.push(Filter::builder().key(FilterNameStringType::TagKey).values(key).build());
