@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The AWS API emulator (moto server) with nine corrections towards AWS behaviour.
+"""The AWS API emulator (moto server) with ten corrections towards AWS behaviour.
 
 1. moto 5.2.5 returns DescribeParameters in pages of 10 whatever MaxResults says; AWS honours MaxResults
    (1-50). ssm-replicator's call budgets depend on 50-result pages, so DescribeParameters honours
@@ -39,6 +39,9 @@
    https://docs.aws.amazon.com/cli/latest/reference/secretsmanager/describe-secret.html; DescribeSecret:
    "PrimaryRegion: The Region the secret is in"). Here DescribeSecret and ListSecrets name it on primaries too,
    so a client that took "has a PrimaryRegion" for "is a replica" fails here as it would on AWS.
+10. moto's server answers requests on many threads without locking its stores: a DescribeParameters that
+   goes through a region's parameters while another request adds one fails with HTTP 500 ("dictionary
+   changed size during iteration"); AWS answers both. Here requests are answered one at a time.
 Nothing else changes. The AWS behaviours that concern what a client must cope with (empty pages,
 listing lag, limits, rejected type changes, missing keys) are reproduced by the integration tests'
 AWS-behaviour proxy instead (function/tests/integration/aws_behaviour.rs).
@@ -46,12 +49,14 @@ Usage: moto_server.py -H 127.0.0.1 -p PORT   (the same arguments as moto_server)
 """
 import copy
 import json
+import threading
 from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.kms.models import Key
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.kms.models import kms_backends
 from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend
 from moto.secretsmanager.models import FakeSecret, ReplicaSecret
@@ -180,6 +185,17 @@ def secret_to_dict(self: FakeSecret) -> dict[str, Any]:
 
 
 FakeSecret.to_dict = secret_to_dict
+
+_dispatch = DomainDispatcherApplication.__call__
+_one_at_a_time = threading.Lock()
+
+
+def dispatch(self: DomainDispatcherApplication, environ: dict[str, Any], start_response: Any) -> Any:
+    with _one_at_a_time:
+        return list(_dispatch(self, environ, start_response))
+
+
+DomainDispatcherApplication.__call__ = dispatch
 
 if __name__ == "__main__":
     main()

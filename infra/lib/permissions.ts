@@ -269,15 +269,16 @@ export function replicatorStatements(c: ReplicatorConfig, account: string, parti
     new iam.PolicyStatement({ sid: 'ReadSourceParameters', actions: SOURCE_READ_ACTIONS, resources: sourceParameters }),
     // DescribeParameters has no resource-level permissions: "*" is the only possible resource.
     new iam.PolicyStatement({ sid: 'ListParameters', actions: ['ssm:DescribeParameters'], resources: ['*'] }),
-    // The full sync reads source tags in bulk (the Resource Groups Tagging API's GetResources, by ARN). Read-only,
-    // and without resource-level permissions ("Actions defined by Amazon Resource Group Tagging API",
-    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonresourcegrouptaggingapi.html),
-    // so "*", held to the source region. Without it the function falls back to ListTagsForResource per parameter.
+    // The full sync reads source and replica tags in bulk (the Resource Groups Tagging API's GetResources, by
+    // ARN). Read-only, and without resource-level permissions ("Actions defined by Amazon Resource Group Tagging
+    // API", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonresourcegrouptaggingapi.html),
+    // so "*", held to the source region and this account's target regions (other accounts' targets: their
+    // target role). Without it the function falls back to ListTagsForResource per parameter.
     new iam.PolicyStatement({
-      sid: 'ReadSourceTagsInBulk',
+      sid: 'ReadTagsInBulk',
       actions: ['tag:GetResources'],
       resources: ['*'],
-      conditions: { StringEquals: { 'aws:RequestedRegion': c.sourceRegion } },
+      conditions: { StringEquals: { 'aws:RequestedRegion': [c.sourceRegion, ...c.targetRegions] } },
     }),
     // Source values are read with decryption, only through SSM and only for the replicated parameters.
     new iam.PolicyStatement({
@@ -302,7 +303,8 @@ export function replicatorStatements(c: ReplicatorConfig, account: string, parti
 
 /**
  * The target role's policy in another account: `replicaStatements` for that account's target regions, and
- * DescribeParameters (no resource-level permissions) only in those regions (aws:RequestedRegion,
+ * DescribeParameters and tag:GetResources (the full sync's replica tags in bulk; neither has resource-level
+ * permissions) only in those regions (aws:RequestedRegion,
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion).
  */
 export function targetRoleStatements(c: ReplicatorConfig, regions: string[], account: string, partition: string): iam.PolicyStatement[] {
@@ -310,6 +312,12 @@ export function targetRoleStatements(c: ReplicatorConfig, regions: string[], acc
     new iam.PolicyStatement({
       sid: 'ListParameters',
       actions: ['ssm:DescribeParameters'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:RequestedRegion': regions } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadReplicaTagsInBulk',
+      actions: ['tag:GetResources'],
       resources: ['*'],
       conditions: { StringEquals: { 'aws:RequestedRegion': regions } },
     }),

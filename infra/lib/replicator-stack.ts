@@ -132,7 +132,7 @@ export class ReplicatorStack extends Stack {
     NagSuppressions.addResourceSuppressionsByPath(this, policy, [
       {
         id: 'AwsSolutions-IAM5',
-        reason: 'ssm:DescribeParameters and tag:GetResources (the latter held to the source region) have no resource-level permissions; parameters are scoped to the configured path prefixes per region; KMS keys are scoped per region and usable only through SSM (kms:ViaService), except DescribeKey, which only checks that a target key exists.' + secrets,
+        reason: 'ssm:DescribeParameters and tag:GetResources (the latter held to the source and target regions) have no resource-level permissions; parameters are scoped to the configured path prefixes per region; KMS keys are scoped per region and usable only through SSM (kms:ViaService), except DescribeKey, which only checks that a target key exists.' + secrets,
         appliesTo: wildcards,
       },
     ]);

@@ -71,7 +71,7 @@ export class TargetStack extends Stack {
     NagSuppressions.addResourceSuppressionsByPath(this, `/${this.stackName}/TargetRole/Resource`, [
       {
         id: 'AwsSolutions-IAM5',
-        reason: 'ssm:DescribeParameters has no resource-level permissions (limited to the target regions by aws:RequestedRegion); parameters are scoped to the configured path prefixes per target region; KMS keys are scoped per region and usable only through SSM (kms:ViaService) for those parameters, except DescribeKey, which only checks that a key exists.'
+        reason: 'ssm:DescribeParameters and tag:GetResources have no resource-level permissions (limited to the target regions by aws:RequestedRegion); parameters are scoped to the configured path prefixes per target region; KMS keys are scoped per region and usable only through SSM (kms:ViaService) for those parameters, except DescribeKey, which only checks that a key exists.'
           + (config.secrets.enabled ? ' Secret copies are scoped to the configured name prefixes per target region; their keys are usable only through Secrets Manager (kms:ViaService) for those copies. secretsmanager:ListSecrets (with deletes on: finding copies whose source is gone) has no resource-level permissions and is limited to the target regions by aws:RequestedRegion.' : ''),
         appliesTo: [
           'Resource::*',

@@ -51,7 +51,7 @@ type Where = 'source' | 'targets' | 'every';
  * The SDK operations each adapter calls (`.operation()` followed, across whitespace, by a builder call), and
  * where. The SSM store serves the source and the targets alike: its reads go everywhere, its writes to the
  * targets. The KMS resolver calls `self.source.…` in the source region and a target's client elsewhere.
- * Lambda hands off to the function itself, in the source region; the tagging API is asked in the source region.
+ * Lambda hands off to the function itself, in the source region; the tagging API is asked in every region.
  */
 function operationsCalled(): Map<string, Set<Where>> {
   const found = new Map<string, Set<Where>>();
@@ -66,6 +66,8 @@ function operationsCalled(): Map<string, Set<Where>> {
       // DescribeSecret: the source, and a same-name secret in this account's target regions.
       else if (action === 'secretsmanager:DescribeSecret') add(action, 'every');
       else if (service === 'secretsmanager' && SECRET_COPY_CALLS.has(action)) continue;
+      // The tagging API: source tags, and replica tags in each target (other accounts: their target role).
+      else if (service === 'tag') add(action, 'every');
       else add(action, 'source');
     }
   }
@@ -87,7 +89,7 @@ describe('the role allows every call the code makes, in every region the code ma
       ['ssm:GetParameter', 'every'], ['ssm:GetParameters', 'every'], ['ssm:GetParameterHistory', 'every'],
       ['ssm:DescribeParameters', 'every'], ['ssm:ListTagsForResource', 'every'], ['ssm:PutParameter', 'targets'],
       ['kms:DescribeKey', 'source'], ['kms:DescribeKey', 'targets'], ['kms:ListAliases', 'source'], ['lambda:Invoke', 'source'],
-      ['tag:GetResources', 'source'],
+      ['tag:GetResources', 'every'],
       ['secretsmanager:ListSecrets', 'source'], ['secretsmanager:DescribeSecret', 'every'],
       ['secretsmanager:ReplicateSecretToRegions', 'source'], ['secretsmanager:GetSecretValue', 'source'],
       ['ssm:LabelParameterVersion', 'targets'], ['ssm:UnlabelParameterVersion', 'targets'],

@@ -12,10 +12,10 @@ describe('IAM: least privilege', () => {
 
   // Neither action supports resource-level permissions (Service Authorization Reference: "Actions defined by
   // AWS Systems Manager" and "Actions defined by Amazon Resource Group Tagging API"); both only read.
-  test('no "*" resource except DescribeParameters, and GetResources held to the source region', () => {
+  test('no "*" resource except DescribeParameters, and GetResources held to the source and target regions', () => {
     const star = all.filter((s) => resources(s).includes('*'));
     expect(star.map(actions)).toEqual([['ssm:DescribeParameters'], ['tag:GetResources']]);
-    expect(star[1].Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': 'us-east-1' } });
+    expect(star[1].Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': ['us-east-1', 'us-east-2', 'eu-west-1'] } });
   });
 
   test('no SSM write action on the source region; writes only on target prefixes', () => {

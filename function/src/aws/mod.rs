@@ -111,15 +111,18 @@ pub async fn connect(sdk: &SdkConfig, config: Config, calls: &ApiCalls) -> Resul
         aws_sdk_kms::Client::from_conf(conf)
     };
 
+    // The tagging API of each store's region and account: the full sync reads tags in bulk there.
+    let tag_index = |t: &Target| {
+        let conf = aws_sdk_resourcegroupstagging::config::Builder::from(sdk_for(t))
+            .region(Region::new(t.region.clone()))
+            .interceptor(calls.interceptor(&label(t)))
+            .build();
+        let client = aws_sdk_resourcegroupstagging::Client::from_conf(conf);
+        TagIndex::new(client, &t.region, t.account_or(&owner.account))
+    };
     let source_target = Target::own(&config.source_region);
-    let tagging = aws_sdk_resourcegroupstagging::config::Builder::from(sdk)
-        .region(Region::new(config.source_region.clone()))
-        .interceptor(calls.interceptor(&config.source_region))
-        .build();
-    let index =
-        TagIndex::new(aws_sdk_resourcegroupstagging::Client::from_conf(tagging), &config.source_region, &owner.account);
-    let source = ssm(&source_target).with_tag_index(index);
-    let targets = config.targets.iter().map(&ssm).collect();
+    let source = ssm(&source_target).with_tag_index(tag_index(&source_target));
+    let targets = config.targets.iter().map(|t| ssm(t).with_tag_index(tag_index(t))).collect();
     let target_kms: BTreeMap<Target, aws_sdk_kms::Client> =
         config.targets.iter().map(|t| (t.clone(), kms(t))).collect();
     let keys = KmsKeys::new(&config.source_region, kms(&source_target), target_kms);

@@ -60,7 +60,7 @@ pub struct SsmStore {
     /// The target as reports name it (`us-east-2`, `111111111111/eu-west-1`).
     label: String,
     limits: Arc<Limits>,
-    /// The tagging API of this region (the source store only).
+    /// The tagging API of this region and account (the full sync reads tags in bulk there).
     tag_index: Option<TagIndex>,
 }
 

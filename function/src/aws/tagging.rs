@@ -31,7 +31,7 @@ use crate::ports::{BulkTags, StoreResult};
 
 /// Most ARNs one GetResources request may name.
 pub const ARNS_PER_CALL: usize = 100;
-/// The tagging API of the source region, and what an ARN there looks like.
+/// The tagging API of one region and account, and what an ARN there looks like.
 #[derive(Clone)]
 pub struct TagIndex {
     client: Client,

@@ -19,7 +19,8 @@ pub enum Outcome {
     Unchanged,
     Deleted,
     Skipped,
-    /// A secret's replica region the service is still replicating to (InProgress).
+    /// A secret's replica region the service is still replicating to (InProgress), or a replica write a
+    /// full sync left to the next one for lack of time (`time-budget`).
     Pending,
     Failed,
 }
@@ -63,6 +64,9 @@ pub enum Reason {
     NoSecretValue,
     /// pending: the service is still replicating the secret to that region.
     ReplicaInProgress,
+    /// pending: a full sync's time budget would not have let this write finish (a recreation waits 30 s
+    /// and more); nothing was written, the next full sync does it.
+    TimeBudget,
     /// failed: the service reports the secret's replica in that region as Failed (its message in `error`).
     ReplicaFailed,
     /// An owned replica whose source exists but no longer selects that target (kept: pruning is off;
@@ -112,6 +116,7 @@ impl Reason {
             Self::ForeignSecret => "foreign-secret",
             Self::NoSecretValue => "no-secret-value",
             Self::ReplicaInProgress => "replica-in-progress",
+            Self::TimeBudget => "time-budget",
             Self::ReplicaFailed => "replica-failed",
             Self::Deselected => "deselected",
             Self::Recreated => "recreated",

@@ -1,6 +1,8 @@
 //! Orchestration over the ports: re-read the source, decide, then per target (in parallel) read the
 //! replica, plan, and write only the drift. Transient failures are retried here with jittered backoff.
 
+use std::time::Instant;
+
 use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
@@ -23,6 +25,7 @@ mod retry;
 mod secrets;
 
 pub use full_sync::{FullSyncError, Progress, Sink};
+use recreate::is_recreation;
 pub use recreate::RecreateWait;
 pub use retry::RetryPolicy;
 
@@ -198,7 +201,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         }
         let work = self.targets.iter().map(|store| async {
             if chosen.iter().any(|c| c == store.target()) {
-                self.write_target(store, &source, &tags).await
+                self.write_target(store, &source, &tags, None).await
             } else {
                 self.deselected(store, name, clear).await
             }
@@ -208,7 +211,9 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         Ok((results, Some(source)))
     }
 
-    async fn write_target(&self, store: &S, source: &Parameter, tags: &Tags) -> TargetResult {
+    /// Read the replica in `store`, plan and write. A recreation that could not finish before `until` is
+    /// not begun: reported pending (`time-budget`) for the next full sync.
+    async fn write_target(&self, store: &S, source: &Parameter, tags: &Tags, until: Option<Instant>) -> TargetResult {
         let target = store.target();
         let step = || async {
             let desired = self.desired_for(source, tags, target).await?;
@@ -220,6 +225,9 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
                 }
             };
             let plan = plan_write(&desired, replica.as_ref(), &self.owner, &self.config.rules);
+            if is_recreation(&plan) && until.is_some_and(|u| Instant::now() + self.recreate_wait.longest() > u) {
+                return Ok(pending(target));
+            }
             self.execute(store, &source.name, plan).await
         };
         self.retry.run(step).await.unwrap_or_else(|e| failed(target, &e))
@@ -323,6 +331,11 @@ fn merge_rounds(earlier: Vec<TargetResult>, later: Vec<TargetResult>) -> Vec<Tar
 
 fn skipped(target: &Target, reason: Reason) -> TargetResult {
     TargetResult::new(target, Outcome::Skipped, Some(reason))
+}
+
+/// Left to the next full sync: the write would not finish within this invocation's time.
+fn pending(target: &Target) -> TargetResult {
+    TargetResult::new(target, Outcome::Pending, Some(Reason::TimeBudget))
 }
 
 fn failed(target: &Target, e: &StoreError) -> TargetResult {

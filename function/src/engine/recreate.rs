@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tracing::warn;
 
-use crate::domain::ParameterName;
+use crate::domain::{Action, ParameterName, Plan};
 use crate::ports::StoreError;
 
 /// How long, and how often, the create of a recreation is tried after the delete.
@@ -45,7 +45,19 @@ impl Default for RecreateWait {
     }
 }
 
+/// A plan that deletes the replica and creates it again: its create waits out SSM's window.
+pub(crate) fn is_recreation(plan: &Plan) -> bool {
+    plan.actions.iter().any(|a| matches!(a, Action::Delete))
+        && plan.actions.iter().any(|a| matches!(a, Action::Put { overwrite: false, .. }))
+}
+
 impl RecreateWait {
+    /// The longest a recreation's create can take after its delete: the settle wait, every try, and the
+    /// last wait's worth of margin.
+    pub(crate) fn longest(&self) -> Duration {
+        self.settle + self.total + self.cap
+    }
+
     /// Run `create` until it succeeds, fails permanently, or `total` has passed. A final failure says
     /// that the replica was deleted to be recreated: it stays absent until the next attempt (the next event
     /// or full sync, or Lambda's retry of a transient failure) creates it.

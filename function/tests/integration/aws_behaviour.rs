@@ -22,6 +22,8 @@
 //! 9. Recreate window (`recreate_window`): a create of a name deleted a moment ago is refused.
 //! 10. Unlabeled secret versions (`unlabeled_versions`): DescribeSecret lists only versions that carry a
 //!     staging label.
+//! 11. Scan then filter (`scan_filter`): a filtered DescribeParameters call examines MaxResults parameters
+//!     of the region in listing order and answers those of them that match.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -34,6 +36,14 @@ use crate::faults::{aws_error, json_ok, send, unit, Request, Response};
 /// The prefix of the NextToken of an injected empty page; the rest is the hex of the real token (empty
 /// when the empty page was the first).
 const SYNTHETIC: &str = "awsb-empty.";
+
+/// The prefix of the NextToken of a filtered listing under behaviour 11; the rest is the emulator's token
+/// of the unfiltered listing, where the scan goes on.
+const SCAN: &str = "awsb-scan.";
+
+/// DescribeParameters' MaxResults: 10 when absent, at most 50 (API reference).
+const DEFAULT_MAX_RESULTS: u64 = 10;
+const MAX_MAX_RESULTS: u64 = 50;
 
 /// Tags per resource (AddTagsToResource API reference).
 const MAX_TAGS: usize = 50;
@@ -155,6 +165,27 @@ pub struct AwsBehaviour {
     /// SecretString and SecretBinary values are the same as those in the request, then the request is ignored."
     /// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html>
     pub unlabeled_versions: bool,
+    /// Behaviour 11, Scan then filter. A DescribeParameters call with (non-empty) `ParameterFilters` examines
+    /// the next `MaxResults` (10 when absent, at most 50) parameters of the region in the region's listing
+    /// order (the unfiltered listing), answers those of them that match every filter, and a NextToken while
+    /// the region has more. So one filtered listing costs a call per `MaxResults` parameters of the region,
+    /// whatever it matches, and any page may be empty. Unfiltered calls are unchanged. "The region" is the
+    /// parameters under the test world's prefix (`/t` and 16 hex digits) when the request names one or the
+    /// proxy was given one (`scan_scope`): the suite's tests share one emulator, and each world stands for an
+    /// account of its own; otherwise (the benchmark's proxy) the whole region.
+    ///
+    /// AWS: DescribeParameters API reference, "Request results are returned on a best-effort basis. If you
+    /// specify MaxResults in the request, the response includes information up to the limit specified. The
+    /// number of items returned, however, can be between zero and the value of MaxResults. If the service
+    /// reaches an internal limit while processing the results, it stops the operation and returns the
+    /// matching values up to that point and a NextToken."
+    /// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeParameters.html>; seen in
+    /// the field: MaxResults applied before the filters (boto3 #1079: 20 of 25 matches and a NextToken with
+    /// MaxResults 50), empty filtered pages with a NextToken (boto3 #1632, aws-sdk-ruby #2012), a filtered
+    /// listing that pages through the whole account (google/go-cloud #3135). Worst case assumed: every
+    /// filter, Path and Name included, is applied after the scan.
+    pub scan_filter: bool,
+    pub scan_scope: Option<String>,
 }
 
 impl Default for AwsBehaviour {
@@ -176,6 +207,8 @@ impl Default for AwsBehaviour {
             recreate_window: true,
             recreate_after: Duration::from_millis(1000),
             unlabeled_versions: true,
+            scan_filter: true,
+            scan_scope: None,
         }
     }
 }
@@ -183,7 +216,8 @@ impl Default for AwsBehaviour {
 impl AwsBehaviour {
     /// What the suite's worlds and fault proxies use: every behaviour on, except those named in
     /// `AWS_BEHAVIOUR_OFF` (comma-separated: `empty-pages`, `listing-lag`, `tag-limit`, `in-place`,
-    /// `value-size`, `kms-keys`, `undecryptable`, `stale-tags`, `recreate-window`, `unlabeled-versions`; `all`). For diagnosis only: to see which failures one
+    /// `value-size`, `kms-keys`, `undecryptable`, `stale-tags`, `recreate-window`, `unlabeled-versions`,
+    /// `scan-filter`; `all`). For diagnosis only: to see which failures one
     /// behaviour causes. The layer's own tests ignore it.
     pub fn from_env() -> Self {
         let off = std::env::var("AWS_BEHAVIOUR_OFF").unwrap_or_default();
@@ -198,6 +232,7 @@ impl AwsBehaviour {
             "stale-tags" => b.without_stale_tag_index(),
             "recreate-window" => b.without_recreate_window(),
             "unlabeled-versions" => b.without_unlabeled_versions(),
+            "scan-filter" => b.without_scan_filter(),
             "all" => Self { seed: b.seed, ..Self::off() },
             other => panic!("AWS_BEHAVIOUR_OFF: unknown behaviour '{other}'"),
         })
@@ -216,8 +251,19 @@ impl AwsBehaviour {
             stale_tag_index: false,
             recreate_window: false,
             unlabeled_versions: false,
+            scan_filter: false,
             ..Self::default()
         }
+    }
+
+    pub fn without_scan_filter(self) -> Self {
+        Self { scan_filter: false, ..self }
+    }
+
+    /// Behaviour 11's region: the parameters whose names begin with `prefix` (a test world's), for requests
+    /// that do not name a world's prefix themselves.
+    pub fn with_scan_scope(self, prefix: &str) -> Self {
+        Self { scan_scope: Some(prefix.to_owned()), ..self }
     }
 
     pub fn without_unlabeled_versions(self) -> Self {
@@ -476,24 +522,113 @@ impl AwsBehaviour {
         Reply::upstream(response)
     }
 
-    /// Behaviours 1 (empty pages) and 2 (listing lag).
+    /// Behaviours 1 (empty pages), 2 (listing lag) and 11 (scan then filter).
     fn describe_parameters(&self, up: &Upstream, body: &Value, state: &LayerState) -> Reply {
         let request = up.request;
         let filtered = body.get("ParameterFilters").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
         let token = text(body, "NextToken").filter(|t| !t.is_empty());
-        let synthetic = token.and_then(|t| t.strip_prefix(SYNTHETIC));
-        let response = match synthetic.map(hex::decode) {
-            Some(Ok(real)) => forward_restored(up, body, real),
+        // Behaviour 1's token wraps the real one (none when the empty page was the first).
+        let body = match token.and_then(|t| t.strip_prefix(SYNTHETIC)).map(hex::decode) {
+            Some(Ok(real)) => restored(body, real),
             // Not hex after our prefix: the emulator answers InvalidNextToken, as AWS would.
-            Some(Err(_)) => up.forward(),
+            Some(Err(_)) => return Reply::upstream(up.forward()),
             None if self.empty_pages && filtered && self.empty_here(request, token) => {
                 state.count_empty_page(&request.region);
                 let next = format!("{SYNTHETIC}{}", hex::encode(token.unwrap_or_default()));
                 return Reply::emulated(json_ok(&json!({"Parameters": [], "NextToken": next})));
             }
-            None => up.forward(),
+            None => body.clone(),
         };
+        let response = if self.scan_filter && filtered { self.scan(up, &body) } else { up.forward_with(&body) };
         Reply::upstream(if self.listing_lag { self.hide_recent(response) } else { response })
+    }
+
+    /// Behaviour 11: examine the next MaxResults parameters of the region (the unfiltered listing), answer
+    /// those that match the request's filters, and where the scan goes on.
+    fn scan(&self, up: &Upstream, body: &Value) -> Response {
+        let max = body.get("MaxResults").and_then(Value::as_u64).unwrap_or(DEFAULT_MAX_RESULTS);
+        let max = max.clamp(1, MAX_MAX_RESULTS);
+        let position = match text(body, "NextToken").filter(|t| !t.is_empty()) {
+            None => None,
+            Some(t) => match t.strip_prefix(SCAN) {
+                Some(inner) => Some(inner.to_owned()),
+                None => return aws_error(400, "InvalidNextToken", "The specified token isn't valid."),
+            },
+        };
+        let filters: Vec<Value> = body.get("ParameterFilters").and_then(Value::as_array).cloned().unwrap_or_default();
+        // The region: the world's parameters (a Name filter that the layer adds to its own call), else all.
+        let scope =
+            world_prefix(&serde_json::to_string(&filters).unwrap_or_default()).or_else(|| self.scan_scope.clone());
+        let mut listing = json!({"MaxResults": max});
+        if let Some(scope) = &scope {
+            listing["ParameterFilters"] = json!([{"Key": "Name", "Option": "BeginsWith", "Values": [scope]}]);
+        }
+        if let Some(position) = position {
+            listing["NextToken"] = position.into();
+        }
+        let examined = up.call("AmazonSSM.DescribeParameters", "ssm", &listing);
+        if examined.status != 200 {
+            return examined;
+        }
+        let examined = examined.json();
+        let next = text(&examined, "NextToken").filter(|t| !t.is_empty()).map(|t| format!("{SCAN}{t}"));
+        let names: Vec<&str> = examined
+            .get("Parameters")
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(|p| text(p, "Name")).collect())
+            .unwrap_or_default();
+        let matched = match self.matching(up, &filters, &names) {
+            Ok(matched) => matched,
+            Err(failed) => return failed,
+        };
+        let mut answer = json!({"Parameters": matched});
+        if let Some(next) = next {
+            answer["NextToken"] = next.into();
+        }
+        json_ok(&answer)
+    }
+
+    /// Of the examined `names` (at most 50), the parameters that match every filter, as the emulator
+    /// describes them, in the examined order: the request's filters with its Name filter (if any) narrowed
+    /// to the examined names that pass it. The emulator's failure is the client's answer.
+    fn matching(&self, up: &Upstream, filters: &[Value], names: &[&str]) -> Result<Vec<Value>, Response> {
+        let mut candidates: Vec<&str> = names.to_vec();
+        let mut rest = Vec::new();
+        for filter in filters {
+            if text(filter, "Key") != Some("Name") {
+                rest.push(filter.clone());
+                continue;
+            }
+            let values: Vec<&str> = filter
+                .get("Values")
+                .and_then(Value::as_array)
+                .map(|v| v.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let option = text(filter, "Option").unwrap_or("Equals");
+            candidates.retain(|n| match option {
+                "BeginsWith" => values.iter().any(|v| n.starts_with(v)),
+                "Contains" => values.iter().any(|v| n.contains(v)),
+                _ => values.contains(n),
+            });
+        }
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        // First: moto stops at a tag filter without values (it answers "matches" there, skipping the
+        // filters after it), so the narrowing must come before it.
+        rest.insert(0, json!({"Key": "Name", "Option": "Equals", "Values": candidates}));
+        let answer =
+            up.call("AmazonSSM.DescribeParameters", "ssm", &json!({"ParameterFilters": rest, "MaxResults": 50}));
+        if answer.status != 200 {
+            return Err(answer);
+        }
+        let mut found: BTreeMap<String, Value> = answer
+            .json()
+            .get("Parameters")
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(|p| Some((text(p, "Name")?.to_owned(), p.clone()))).collect())
+            .unwrap_or_default();
+        Ok(names.iter().filter_map(|n| found.remove(*n)).collect())
     }
 
     /// Behaviour 1 for ListSecrets: the first page is empty with a synthetic token, later ones may be.
@@ -715,15 +850,28 @@ impl AwsBehaviour {
     }
 }
 
-/// The client's request forwarded with the real token behind a synthetic one restored (none when the
-/// empty page was the first).
-fn forward_restored(up: &Upstream, body: &Value, real: Vec<u8>) -> Response {
+/// The client's request body with the real token behind a synthetic one restored (none when the empty
+/// page was the first).
+fn restored(body: &Value, real: Vec<u8>) -> Value {
     let mut body = body.clone();
     match String::from_utf8(real).unwrap_or_default() {
         real if real.is_empty() => body.as_object_mut().unwrap().remove("NextToken"),
         real => body.as_object_mut().unwrap().insert("NextToken".into(), real.into()),
     };
-    up.forward_with(&body)
+    body
+}
+
+/// The client's request forwarded with the real token behind a synthetic one restored.
+fn forward_restored(up: &Upstream, body: &Value, real: Vec<u8>) -> Response {
+    up.forward_with(&restored(body, real))
+}
+
+/// The first test world prefix (`/t` and 16 hex digits) in `text`, if any.
+fn world_prefix(text: &str) -> Option<String> {
+    text.match_indices("/t").find_map(|(i, _)| {
+        let hex = text.get(i + 2..i + 18)?;
+        hex.bytes().all(|b| b.is_ascii_hexdigit()).then(|| format!("/t{hex}"))
+    })
 }
 
 /// The parameter's metadata as DescribeParameters has it, straight from the emulator (behaviours 1 and
@@ -749,7 +897,8 @@ fn each_switch_turns_one_behaviour_off_and_all_of_them_make_off() {
         .without_undecryptable()
         .without_stale_tag_index()
         .without_recreate_window()
-        .without_unlabeled_versions();
+        .without_unlabeled_versions()
+        .without_scan_filter();
     assert_eq!(every, AwsBehaviour::off());
     assert_eq!(AwsBehaviour::off().settle_time(), Duration::ZERO);
     let tuned = AwsBehaviour::off().with_empty_page_rate(0.5).with_seed(7).with_lag(Duration::from_secs(1));

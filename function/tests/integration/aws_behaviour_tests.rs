@@ -57,7 +57,8 @@ async fn list_all(client: &aws_sdk_ssm::Client, filter: ParameterStringFilter, p
 
 #[tokio::test]
 async fn empty_pages_a_filtered_first_page_is_empty_with_a_token_and_later_pages_may_be_empty_too() {
-    let w = World::with_behaviour(&[], AwsBehaviour::default().without_listing_lag()).await;
+    // Behaviour 1 alone: without the scan (behaviour 11), pages hold what matches.
+    let w = World::with_behaviour(&[], AwsBehaviour::default().without_listing_lag().without_scan_filter()).await;
     let client = via_proxy(&w, SOURCE).await;
     let name = w.name("listed");
     w.put(SOURCE, Put::string(&name, "v")).await;
@@ -99,6 +100,73 @@ async fn empty_pages_a_filtered_first_page_is_empty_with_a_token_and_later_pages
     let out = plain.describe_parameters().parameter_filters(name_equals(&name)).send().await.unwrap();
     assert_eq!(out.parameters().len(), 1);
     assert_eq!(off.proxy().empty_pages_total(), 0);
+}
+
+/// Behaviour 11 alone (empty pages and listing lag off), for a world seeded with `plain` parameters and then
+/// `tagged` ones carrying `wanted=yes`: what a filtered listing through the layer costs and finds.
+async fn scan_world(plain: usize, tagged: usize) -> (World, aws_sdk_ssm::Client, ParameterStringFilter) {
+    let behaviour = AwsBehaviour::default().without_empty_pages().without_listing_lag();
+    let w = World::with_behaviour(&[], behaviour).await;
+    for i in 0..plain {
+        w.put(SOURCE, Put::string(&w.name(&format!("plain/p{i:02}")), "v").tags(&[])).await;
+    }
+    for i in 0..tagged {
+        w.put(SOURCE, Put::string(&w.name(&format!("tagged/p{i:02}")), "v").tags(&[("wanted", "yes")])).await;
+    }
+    let client = via_proxy(&w, SOURCE).await;
+    // No prefix in the filter: the world's prefix bounds the scan's region (`scan_scope`).
+    let wanted = ParameterStringFilter::builder().key("tag:wanted").values("yes").build().unwrap();
+    (w, client, wanted)
+}
+
+#[tokio::test]
+async fn scan_filter_a_filtered_first_page_may_be_empty_although_matches_exist() {
+    let (w, client, wanted) = scan_world(30, 5).await;
+    // The first 10 parameters of the region (the default MaxResults) are none of the 5 that match.
+    let first = client.describe_parameters().parameter_filters(wanted.clone()).send().await.unwrap();
+    assert!(first.parameters().is_empty(), "{first:?}");
+    assert!(first.next_token().is_some_and(|t| t.starts_with("awsb-scan.")), "{first:?}");
+    assert_eq!(w.proxy().empty_pages_total(), 0, "not behaviour 1's empty page: the scan found no match");
+    // The emulator alone, which filters before it pages, answers all 5 at once.
+    let direct = w.ssm(SOURCE).describe_parameters().parameter_filters(wanted).max_results(50).send().await.unwrap();
+    assert_eq!(direct.parameters().len(), 5);
+}
+
+#[tokio::test]
+async fn scan_filter_every_match_is_found_by_following_tokens_at_a_call_per_page_of_the_region() {
+    let (w, client, wanted) = scan_world(30, 5).await;
+    for (page, calls) in [(10, 4), (50, 1), (7, 5)] {
+        let (names, pages) = list_all(&client, wanted.clone(), page).await;
+        let mut expected: Vec<String> = (0..5).map(|i| w.name(&format!("tagged/p{i:02}"))).collect();
+        expected.sort();
+        let mut names = names;
+        names.sort();
+        assert_eq!(names, expected, "pages of {page}");
+        // 35 parameters in the region: a call per `page` of them, whatever matched.
+        assert_eq!(pages, calls, "pages of {page}");
+    }
+    // A Name filter too is applied after the scan: one name costs the same pass.
+    let one = w.name("tagged/p04");
+    let (names, pages) = list_all(&client, name_equals(&one), 10).await;
+    assert_eq!((names, pages), (vec![one], 4));
+}
+
+#[tokio::test]
+async fn scan_filter_unfiltered_calls_are_unchanged_and_the_switch_turns_it_off() {
+    let (w, client, wanted) = scan_world(30, 5).await;
+    // Unfiltered: forwarded as it is (the emulator's own paging, its tokens), a full page of 50 at once.
+    let plain = client.describe_parameters().max_results(50).send().await.unwrap();
+    // Every parameter of the emulator counts (other tests' too), not just the world's 35.
+    assert!(plain.parameters().len() >= 35, "{}", plain.parameters().len());
+    assert!(plain.next_token().is_none_or(|t| !t.starts_with("awsb-")), "{:?}", plain.next_token());
+    assert_eq!(w.proxy().tally("DescribeParameters").emulated, 0);
+    // Off: the filtered listing is the emulator's, all matches on the first page.
+    let off = World::with_behaviour(&[], AwsBehaviour::off()).await;
+    let plain_client = via_proxy(&off, SOURCE).await;
+    let under = ParameterStringFilter::builder().key("Path").option("Recursive").values(&w.prefix).build().unwrap();
+    let listing = plain_client.describe_parameters().parameter_filters(wanted).parameter_filters(under);
+    let out = listing.max_results(10).send().await.unwrap();
+    assert_eq!(out.parameters().len(), 5);
 }
 
 #[tokio::test]

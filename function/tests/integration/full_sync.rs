@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use aws_sdk_ssm::types::ParameterTier;
+use futures::stream::{self, StreamExt};
 use serde_json::json;
 use ssm_replicator::domain::{Outcome, Report};
 use ssm_replicator::handler::HandlerError;
@@ -19,6 +21,19 @@ async fn seed(w: &World, n: usize) -> Vec<String> {
     let names = seed_mix(w, n, None).await;
     w.settle().await;
     names
+}
+
+/// `n` parameters of the account's own in `region`, under the world's prefix (so under the sync's path
+/// too): half untagged, half tagged otherwise. Real regions are not empty, and AWS's filtered listings
+/// examine them all (behaviour 11).
+async fn seed_foreign(w: &World, region: &str, n: usize) {
+    stream::iter(0..n)
+        .for_each_concurrent(16, |i| async move {
+            let name = w.name(&format!("own/q{i:05}"));
+            let tags: &[(&str, &str)] = if i % 2 == 0 { &[] } else { &[("team", "theirs")] };
+            w.put(region, Put::string(&name, "not replicated").tags(tags)).await;
+        })
+        .await;
 }
 
 async fn full_sync(w: &World) -> Report {
@@ -41,6 +56,9 @@ fn all_calls(report: &Report) -> u64 {
 async fn a_no_change_full_sync_only_reads_and_stays_under_half_a_call_per_parameter_tags_included() {
     let w = World::new(&[PREFIX_ONLY]).await;
     let n = 150;
+    for region in [SOURCE, EAST, WEST] {
+        seed_foreign(&w, region, n).await;
+    }
     seed(&w, n).await;
     let first = full_sync(&w).await;
     assert_eq!(first.summary.get(&Outcome::Created), Some(&(2 * n as u64)), "{:?}", first.summary);
@@ -62,6 +80,112 @@ async fn a_no_change_full_sync_only_reads_and_stays_under_half_a_call_per_parame
     assert_eq!(calls_in(&second, SOURCE, "ListTagsForResource"), 0, "no tag read one by one: {:?}", second.api_calls);
     assert_eq!(calls_in(&second, EAST, "ListTagsForResource") + calls_in(&second, WEST, "ListTagsForResource"), 0);
     assert!(second.parameters.is_empty(), "nothing changed, nothing listed");
+}
+
+#[tokio::test]
+async fn a_no_change_full_sync_lists_each_region_once_however_many_foreign_parameters_a_target_holds() {
+    // Behaviour 11: a filtered listing examines 50 parameters of the region per call, whatever it matches.
+    // A replica check per page and target would scan the target region for every page (quadratic); the
+    // sync must cost no more DescribeParameters calls than one pass over each region.
+    let w = World::new(&[PREFIX_ONLY]).await;
+    assert!(w.proxy().behaviour().scan_filter);
+    let n = 100;
+    seed_foreign(&w, SOURCE, n).await;
+    seed_foreign(&w, EAST, 1000).await;
+    seed(&w, n).await;
+    full_sync(&w).await;
+    w.settle().await;
+
+    let empty_before = w.proxy().empty_pages_total();
+    let report = full_sync(&w).await;
+    let empty_pages = w.proxy().empty_pages_total() - empty_before;
+    assert_eq!(report.summary.get(&Outcome::Unchanged), Some(&(2 * n as u64)), "{:?}", report.summary);
+    assert_eq!(total(&report, WRITES), 0);
+    // One pass over each region: its parameters / 50 calls (rounded up). Empty pages AWS answers on top of
+    // its scan (behaviour 1) are AWS's cost, not the sync's.
+    let pass = |parameters: usize| parameters.div_ceil(50) as u64;
+    let one_pass_each = pass(2 * n) + pass(1000 + n) + pass(n);
+    let describes = total(&report, &["DescribeParameters"]) - empty_pages;
+    eprintln!(
+        "no-change full sync of {n} with 1000 foreign parameters in {EAST}: {describes} DescribeParameters \
+         (+{empty_pages} empty pages), one pass over each region {one_pass_each}; {:?}",
+        report.api_calls
+    );
+    assert!(describes <= one_pass_each, "{describes} DescribeParameters, one pass each is {one_pass_each}");
+}
+
+#[tokio::test]
+async fn every_drift_behind_our_back_is_repaired_by_one_full_sync() {
+    // Replicas changed in the target by someone else, each in one way, while scan-then-filter (behaviour 11)
+    // and every other behaviour is on: one full sync repairs every one of them, and the next finds nothing.
+    // Recreation on: a replica made Advanced can only go back to Standard through delete and create.
+    let w = World::new(&[PREFIX_ONLY, ("RECREATE_REPLICAS", "true")]).await;
+    w.key_with_alias("alias/drift", &[SOURCE, EAST, WEST]).await;
+    w.key_with_alias("alias/other", &[EAST]).await;
+    seed_foreign(&w, EAST, 60).await;
+    let name = |what: &str| w.name(&format!("drift/{what}"));
+    let policies = r#"[{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2030-01-01T00:00:00.000Z"}}]"#;
+    let kinds = ["value", "description", "pattern", "tier", "policies", "key", "tag-added", "tag-changed", "deleted"];
+    for kind in kinds {
+        let n = name(kind);
+        let plain = Put::string(&n, "v");
+        let put = match kind {
+            "description" => Put { description: Some("the source's"), ..plain },
+            "pattern" => Put { allowed_pattern: Some("^[a-z]+$"), value: "abc", ..plain },
+            "policies" => Put { tier: Some(ParameterTier::Advanced), policies: Some(policies), ..plain },
+            "key" => Put::secure(&n, "s", Some("alias/drift")),
+            "tag-changed" => plain.tags(&[("replicate", "yes"), ("team", "core")]),
+            _ => plain,
+        };
+        w.put(SOURCE, put).await;
+    }
+    w.settle().await;
+    full_sync(&w).await;
+    w.settle().await;
+
+    // Behind our back, in one target.
+    w.put(EAST, Put::string(&name("value"), "tampered")).await;
+    w.put(EAST, Put { description: Some("tampered"), ..Put::string(&name("description"), "v") }).await;
+    w.put(EAST, Put { allowed_pattern: Some(".*"), ..Put::string(&name("pattern"), "abc") }).await;
+    w.put(EAST, Put { tier: Some(ParameterTier::Advanced), ..Put::string(&name("tier"), "v") }).await;
+    w.put(
+        EAST,
+        Put { tier: Some(ParameterTier::Advanced), policies: Some("[{}]"), ..Put::string(&name("policies"), "v") },
+    )
+    .await;
+    w.put(EAST, Put::secure(&name("key"), "s", Some("alias/other"))).await;
+    w.tag(EAST, &name("tag-added"), &[("stray", "x")]).await;
+    w.tag(EAST, &name("tag-changed"), &[("team", "tampered")]).await;
+    w.delete(EAST, &name("deleted")).await;
+    w.settle().await;
+
+    let report = full_sync(&w).await;
+    for what in kinds {
+        let expected = match what {
+            "deleted" => "created",
+            "tier" => "updated:recreated",
+            _ => "updated",
+        };
+        assert_eq!(outcome(&report, &name(what), EAST), expected, "{what}: {:?}", report.parameters);
+        assert_eq!(outcome(&report, &name(what), WEST), "unchanged", "{what}: {:?}", report.parameters);
+    }
+    let w = &w;
+    let east = |n: String| async move {
+        (w.get(EAST, &n).await.unwrap(), w.describe(EAST, &n).await, w.tags_of(EAST, &n).await)
+    };
+    let (value, _, _) = east(name("value")).await;
+    assert_eq!(value.value(), Some("v"));
+    assert_eq!(east(name("description")).await.1.description(), Some("the source's"));
+    assert_eq!(east(name("pattern")).await.1.allowed_pattern(), Some("^[a-z]+$"));
+    assert_eq!(east(name("policies")).await.1.policies().len(), 1);
+    assert_eq!(east(name("key")).await.1.key_id(), Some("alias/drift"));
+    assert!(!east(name("tag-added")).await.2.contains_key("stray"));
+    assert_eq!(east(name("tag-changed")).await.2.get("team").map(String::as_str), Some("core"));
+    assert_eq!(east(name("deleted")).await.0.value(), Some("v"));
+    assert_eq!(east(name("tier")).await.1.tier(), Some(&ParameterTier::Standard));
+    w.settle().await;
+    let again = full_sync(w).await;
+    assert_eq!(total(&again, WRITES), 0, "{:?}", again.parameters);
 }
 
 #[tokio::test]

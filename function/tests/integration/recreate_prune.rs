@@ -216,3 +216,44 @@ async fn without_pruning_the_full_sync_reports_deselected_replicas_and_keeps_the
         assert!(w.get(WEST, name).await.is_some(), "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_recreation_that_would_outlast_the_full_syncs_time_is_left_pending_and_done_by_the_next_sync() {
+    // Inside a batch, no write starts that could not finish before the deadline plus half the reserve: a
+    // recreation waits SSM's window out (here 5.7 s at the most), which a 1 s reserve cannot hold.
+    let w = World::new(&[RECREATE, ("PATH_PREFIXES", "{prefix}/"), ("FULL_SYNC_RESERVE_SECONDS", "1")]).await;
+    let name = w.name("retyped");
+    w.put(SOURCE, Put::string(&name, "v")).await;
+    w.change("Create", &name).await;
+    w.delete(SOURCE, &name).await;
+    w.put(SOURCE, Put::secure(&name, "s", None)).await;
+    w.settle().await;
+
+    // A chain of invocations with no time to spare, each handing on to the next (as the Lambda does).
+    let writes = || w.calls.total(&["DeleteParameter", "PutParameter"]);
+    let before = writes();
+    let mut event = json!({"action": "full-sync"});
+    let mut outcomes = Vec::new();
+    for _ in 0..20 {
+        let report = w.invoke_within(event.clone(), Duration::ZERO).await.unwrap();
+        if report.parameters.iter().any(|p| p.name.as_str() == name) {
+            outcomes = [EAST, WEST].map(|region| outcome(&report, &name, region)).to_vec();
+        }
+        match w.handler_continuation().take().as_slice() {
+            [next] => event = next.clone(),
+            _ => break,
+        }
+    }
+    assert_eq!(outcomes, ["pending:time-budget", "pending:time-budget"]);
+    for region in [EAST, WEST] {
+        let replica = w.get(region, &name).await.expect("not deleted: the recreation was not begun");
+        assert_eq!(replica.r#type(), Some(&ParameterType::String), "{region}");
+    }
+    assert_eq!(writes() - before, 0, "nothing written");
+
+    let next = w.invoke(json!({"action": "full-sync"})).await.unwrap();
+    for region in [EAST, WEST] {
+        assert_eq!(outcome(&next, &name, region), "updated:recreated", "{region}");
+        assert_eq!(w.get(region, &name).await.unwrap().r#type(), Some(&ParameterType::SecureString), "{region}");
+    }
+}

@@ -216,7 +216,7 @@ impl World {
         }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
         let sdk = sdk_config().await;
-        let own = FaultProxy::aws(&endpoint(), behaviour);
+        let own = FaultProxy::aws(&endpoint(), behaviour.with_scan_scope(&prefix));
         let calls = ApiCalls::default();
         let replicator = match wiring {
             // The production wiring, every service at the world's proxy (or at `via`).
@@ -249,13 +249,15 @@ impl World {
                     [(Target::own(EAST), kms(EAST)), (Target::own(WEST), kms(WEST))].into(),
                 );
                 let owner = Owner { account: ACCOUNT.into(), region: SOURCE.into() };
-                let tagging = aws_sdk_resourcegroupstagging::config::Builder::from(&sdk)
-                    .region(Region::new(SOURCE.to_owned()))
-                    .interceptor(calls.interceptor(SOURCE))
-                    .endpoint_url(if proxied.contains(&SOURCE) { url } else { &own.url });
-                let index =
-                    TagIndex::new(aws_sdk_resourcegroupstagging::Client::from_conf(tagging.build()), SOURCE, ACCOUNT);
-                let (source, targets) = (ssm(SOURCE).with_tag_index(index), vec![ssm(EAST), ssm(WEST)]);
+                let index = |region: &str| {
+                    let tagging = aws_sdk_resourcegroupstagging::config::Builder::from(&sdk)
+                        .region(Region::new(region.to_owned()))
+                        .interceptor(calls.interceptor(region))
+                        .endpoint_url(if proxied.contains(&region) { url } else { &own.url });
+                    let client = aws_sdk_resourcegroupstagging::Client::from_conf(tagging.build());
+                    ssm(region).with_tag_index(TagIndex::new(client, region, ACCOUNT))
+                };
+                let (source, targets) = (index(SOURCE), vec![index(EAST), index(WEST)]);
                 Replicator::new(config.clone(), owner, source, targets, keys).with_secrets::<SecretsStore>(None)
             }
         };

@@ -42,6 +42,11 @@ impl Seen {
         }
     }
 
+    /// Whether some listed name was found not selected for `target`.
+    pub(super) fn any_deselected(&self, target: &Target) -> bool {
+        self.deselected.values().any(|t| t.contains(target))
+    }
+
     pub(super) fn is_deselected(&self, name: &ParameterName, target: &Target) -> bool {
         self.deselected.get(name).is_some_and(|t| t.contains(target))
     }

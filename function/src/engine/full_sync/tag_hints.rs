@@ -19,6 +19,30 @@ pub(super) enum Tagged {
 pub(super) struct TagReads {
     pub(super) singly: bool,
     pub(super) notes: Vec<String>,
+    /// Targets (by index) whose replicas' tags this sync reads one by one: GetResources was refused there.
+    pub(super) replicas_singly: std::collections::BTreeSet<usize>,
+}
+
+impl TagReads {
+    /// GetResources failed for the replicas of target `i`: refused, the rest of this sync reads them one
+    /// by one there; throttled or failing after retries, that batch did. Said once in the notes.
+    pub(super) fn replica_tags_failed(&mut self, i: usize, target: &Target, e: &StoreError) {
+        warn!(target = %target, error = %e, "GetResources failed: replica tags are read one at a time");
+        if !e.is_transient() {
+            self.replicas_singly.insert(i);
+        }
+        let why = match e.reason() {
+            Reason::AccessDenied => "; allow tag:GetResources in that region to read them in bulk",
+            _ => "",
+        };
+        self.note(format!("tags of the replicas in {target} were read one at a time (ListTagsForResource): {e}{why}"));
+    }
+
+    fn note(&mut self, note: String) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
 }
 
 impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
@@ -40,10 +64,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
                         Reason::AccessDenied => "; allow tag:GetResources to the function's role to read them in bulk",
                         _ => "",
                     };
-                    let note = format!("tags were read one parameter at a time (ListTagsForResource): {e}{why}");
-                    if !tag_reads.notes.contains(&note) {
-                        tag_reads.notes.push(note);
-                    }
+                    tag_reads.note(format!("tags were read one parameter at a time (ListTagsForResource): {e}{why}"));
                 }
             }
         }
