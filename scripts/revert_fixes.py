@@ -15,8 +15,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 M = {
  "M1-empty-pages": ("function/src/engine/full_sync.rs",
-   """                    let next = page.next.clone();""",
-   """                    let next = if page.items.is_empty() && page.rejected.is_empty() { None } else { page.next.clone() };""",
+   ["""            batch.items.extend(page.items);""", """            token = page.next;"""],
+   ["""            let empty = page.items.is_empty() && page.rejected.is_empty();
+            batch.items.extend(page.items);""", """            token = if empty { None } else { page.next };"""],
    ["as_aws_behaves::one_unreadable_listed_item_fails_alone_and_the_full_sync_goes_on"]),
  "M2-listing-lag": ("function/src/aws/ssm.rs",
    ["""            None => return Err(self.read_again("GetParameterHistory", VERSIONS_DIFFER)),""",
@@ -130,6 +131,23 @@ M = {
    "if source.is_some_and(|s| !s.deleted) {",
    "if source.is_some_and(|s| !s.deleted) && false {",
    ["secrets_manager::the_full_sync_schedules_copies_whose_source_is_gone_and_only_those"]),
+ # The full sync's cost on AWS (scan then filter): what the replica index may and may not skip.
+ "M19-orphan-pass-unless-all-seen": ("function/src/engine/full_sync/replicas.rs",
+   "deselected || !self.from_start || !index.complete || index.unseen() > 0",
+   "deselected || !self.from_start || !index.complete",
+   ["full_sync::an_orphan_is_deleted_and_unmanaged_parameters_are_reported_and_left_alone"]),
+ "M20-orphan-pass-for-deselected": ("function/src/engine/full_sync/replicas.rs",
+   "deselected || !self.from_start || !index.complete || index.unseen() > 0",
+   "!self.from_start || !index.complete || index.unseen() > 0",
+   ["recreate_prune::with_pruning_a_listed_source_that_now_says_no_loses_its_replicas_to_the_full_sync"]),
+ "M21-replica-tags-checked": ("function/src/engine/full_sync.rs",
+   "(Some(Ok(v)), Some(key_id), Some(tags)) if *tags == desired.tags => {",
+   "(Some(Ok(v)), Some(key_id), Some(_)) => { let tags = &desired.tags;",
+   ["full_sync::every_drift_behind_our_back_is_repaired_by_one_full_sync"]),
+ "M22-index-vouches-for-metadata": ("function/src/engine/full_sync/replicas.rs",
+   "if f.version != version || f.meta != meta_digest(&desired.parameter) {",
+   "if f.version != version {",
+   ["full_sync::every_drift_behind_our_back_is_repaired_by_one_full_sync"]),
 }
 def run(key, extra_env=None):
     path, old, new, tests = M[key]

@@ -54,11 +54,15 @@ use crate::ports::{KeyResolver, Page, ParameterStore, Query, SecretStore, StoreE
 
 mod orphans;
 mod replicas;
+mod sources;
 mod tag_hints;
+mod targets;
 
 use orphans::Seen;
 use replicas::{ReplicaIndex, ReplicaIndexes};
+use sources::SourceItem;
 use tag_hints::{TagReads, Tagged};
+use targets::Step;
 
 /// Source tag reads in flight at once (reads are rate-limited per region as well).
 const TAG_READ_CONCURRENCY: usize = 8;
@@ -86,38 +90,6 @@ pub struct Progress {
     pub next: Option<Cursor>,
     /// What the report should say once (e.g. tags were read one by one because GetResources failed).
     pub notes: Vec<String>,
-}
-
-/// A selected source parameter, read whole at `version`, and the targets it goes to.
-struct SourceItem {
-    parameter: Parameter,
-    version: i64,
-    tags: Tags,
-    /// False when `tags` came from the tagging API (a hint): confirmed with SSM before any write.
-    tags_confirmed: bool,
-    targets: Vec<Target>,
-}
-
-/// What one target needs for one item, decided from the batched reads.
-enum Step {
-    /// Nothing to write: unchanged, skipped, or failed before any write.
-    Done(TargetResult),
-    /// Writes planned from the batched reads.
-    Write(Plan),
-    /// The replica must be read whole (tags included) before planning.
-    ReadWhole,
-}
-
-impl Step {
-    fn planned(target: &Target, plan: Plan) -> Self {
-        if plan.actions.is_empty() {
-            let mut result = TargetResult::new(target, plan.outcome, plan.reason);
-            result.changed = plan.changed;
-            Self::Done(result)
-        } else {
-            Self::Write(plan)
-        }
-    }
 }
 
 impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
@@ -346,94 +318,6 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         }
     }
 
-    /// The batch's parameters that go anywhere, with their tags; every other one is reported here.
-    async fn select(
-        &self,
-        page: Page,
-        tag_reads: &mut TagReads,
-        seen: &mut Seen,
-        sink: &mut Sink<'_>,
-    ) -> Vec<Selected> {
-        // One item SSM listed but we cannot read fails alone, under its own name.
-        for r in page.rejected {
-            warn!(parameter = %r.name, error = %r.error, "listed parameter cannot be read; it fails alone");
-            self.emit(self.for_every_target(r.name, |t| failed(t, &r.error)), sink);
-        }
-        let tagged = self.page_tags(page.items, tag_reads).await;
-        // A hint that would leave a parameter out of any target is confirmed with SSM before it counts.
-        let tagged: Vec<(Metadata, Result<Option<Tags>, StoreError>, bool)> = stream::iter(tagged)
-            .map(|(meta, tagged)| async move {
-                match tagged {
-                    Tagged::Hint(tags) if self.selects_everywhere(&meta.name, &tags) => (meta, Ok(Some(tags)), false),
-                    Tagged::Hint(_) => {
-                        let tags = self.retry.run(|| self.source.read_tags(&meta.name)).await;
-                        (meta, tags, true)
-                    }
-                    Tagged::Read(tags) => (meta, tags, true),
-                }
-            })
-            .buffered(TAG_READ_CONCURRENCY)
-            .collect()
-            .await;
-        let mut selected = Vec::new();
-        for (meta, tags, tags_confirmed) in tagged {
-            let tags = match tags {
-                Err(e) => {
-                    self.emit(self.for_every_target(meta.name, |r| failed(r, &e)), sink);
-                    continue;
-                }
-                Ok(None) => continue, // deleted since it was listed: its event (or the orphan pass) handles it
-                Ok(Some(tags)) => tags,
-            };
-            let decision = self.config.selection.decide(&meta.name, &tags, &self.config.targets, &self.owner.account);
-            // Tags that leave a target out were confirmed with SSM above (a hint never unselects).
-            seen.deselect(&meta.name, self.left_out(&decision));
-            match decision {
-                Decision::Skip(reason) => self.emit(self.for_every_target(meta.name, |r| skipped(r, reason)), sink),
-                Decision::Replicate { .. }
-                    if meta.data_type == AMI_DATA_TYPE && !self.config.replicate_ami_parameters =>
-                {
-                    self.emit(self.for_every_target(meta.name, |r| skipped(r, Reason::AmiRegionSpecific)), sink)
-                }
-                Decision::Replicate { targets, .. } => selected.push(Selected { meta, tags, tags_confirmed, targets }),
-            }
-        }
-        selected
-    }
-
-    /// The selected parameters' values (GetParameters per 10), kept where they belong to the listed version;
-    /// the names that changed or went since they were listed, for the event path.
-    async fn read_sources(
-        &self,
-        selected: Vec<Selected>,
-        sink: &mut Sink<'_>,
-    ) -> (Vec<SourceItem>, Vec<ParameterName>) {
-        let names: Vec<ParameterName> = selected.iter().map(|s| s.meta.name.clone()).collect();
-        let values = match self.retry.run(|| self.source.values(&names)).await {
-            Ok(v) => v,
-            Err(e) => {
-                for name in names {
-                    self.emit(self.for_every_target(name, |r| failed(r, &e)), sink);
-                }
-                return (Vec::new(), Vec::new());
-            }
-        };
-        let (mut items, mut singly) = (Vec::new(), Vec::new());
-        for Selected { meta, tags, tags_confirmed, targets } in selected {
-            match values.get(&meta.name) {
-                Some(Ok(v)) if v.version == meta.version => {
-                    let version = meta.version;
-                    let parameter = meta.with_value(v.value.clone());
-                    items.push(SourceItem { parameter, version, tags, tags_confirmed, targets })
-                }
-                Some(Err(e)) => self.emit(self.for_every_target(meta.name, |r| failed(r, e)), sink),
-                // Changed or deleted since it was listed: take the event path, which reads it afresh.
-                _ => singly.push(meta.name),
-            }
-        }
-        (items, singly)
-    }
-
     /// Write what the plans need, for the items still current at the source, and report every item. Returns
     /// the names whose source moved on, for the event path.
     async fn write_and_report(
@@ -513,145 +397,6 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             }
         }
     }
-
-    /// One target, one batch: read the replicas' values and tags in batches, check them against the
-    /// target's replica index, and plan. Writes nothing. Also returns why its tags could not be read in
-    /// bulk, if they could not.
-    async fn plan_batch(
-        &self,
-        store: &S,
-        index: Option<&ReplicaIndex>,
-        items: &[SourceItem],
-        tags_singly: bool,
-    ) -> (BTreeMap<ParameterName, Step>, Option<StoreError>) {
-        let target = store.target();
-        let mut steps = BTreeMap::new();
-        let mut wanted = Vec::new();
-        for item in items.iter().filter(|i| i.targets.iter().any(|t| t == target)) {
-            match self.retry.run(|| self.desired_for(&item.parameter, &item.tags, target)).await {
-                Ok(desired) => wanted.push(desired),
-                Err(e) => {
-                    steps.insert(item.parameter.name.clone(), Step::Done(failed(target, &e)));
-                }
-            }
-        }
-        if wanted.is_empty() {
-            return (steps, None);
-        }
-        let names: Vec<ParameterName> = wanted.iter().map(|d| d.parameter.name.clone()).collect();
-        let values = match self.retry.run(|| store.values(&names)).await {
-            Ok(values) => values,
-            Err(e) => {
-                steps.extend(names.into_iter().map(|n| (n, Step::Done(failed(target, &e)))));
-                return (steps, None);
-            }
-        };
-        // Present replicas the index vouches for (version and metadata as listed), with the listed key id.
-        let vouched: BTreeMap<ParameterName, Option<String>> = wanted
-            .iter()
-            .filter_map(|d| match (values.get(&d.parameter.name), index) {
-                (Some(Ok(v)), Some(index)) => Some((d.parameter.name.clone(), index.vouch(d, v.version)?)),
-                _ => None,
-            })
-            .collect();
-        let checked: Vec<ParameterName> = vouched.keys().cloned().collect();
-        let (tags, tags_failed) = self.replica_tags(store, &checked, tags_singly).await;
-        for desired in wanted {
-            let name = desired.parameter.name.clone();
-            let step = match (values.get(&name), vouched.get(&name), tags.get(&name)) {
-                (None, _, _) => Step::planned(target, plan_write(&desired, None, &self.owner, &self.config.rules)),
-                (Some(Err(e)), _, _) => Step::Done(failed(target, e)),
-                (Some(Ok(v)), Some(key_id), Some(tags)) if *tags == desired.tags => {
-                    let mut parameter = desired.parameter.clone();
-                    parameter.value = v.value.clone();
-                    parameter.key_id = key_id.clone();
-                    let stored = Stored { parameter, tags: tags.clone() };
-                    Step::planned(target, plan_write(&desired, Some(&stored), &self.owner, &self.config.rules))
-                }
-                // Present but not vouched for (unmanaged, another owner's, written since the listing, not
-                // listed yet, metadata or key drifted) or its tags not as desired: read it whole.
-                _ => Step::ReadWhole,
-            };
-            steps.insert(name, step);
-        }
-        (steps, tags_failed)
-    }
-
-    /// The tags of replicas `names` in `store`: from the tagging API (a hint, 100 per call) while it
-    /// answers, else (and for the names it does not know) one ListTagsForResource each. A name left out
-    /// could not be read, or is gone: its replica is read whole. `aws:` tags are left out.
-    async fn replica_tags(
-        &self,
-        store: &S,
-        names: &[ParameterName],
-        singly: bool,
-    ) -> (BTreeMap<ParameterName, Tags>, Option<StoreError>) {
-        let mut found = BTreeMap::new();
-        let mut failure = None;
-        if !singly && !names.is_empty() {
-            match self.retry.run(|| store.bulk_tags(names)).await {
-                Ok(bulk) => found = bulk.found,
-                Err(e) => failure = Some(e),
-            }
-        }
-        let rest: Vec<&ParameterName> = names.iter().filter(|n| !found.contains_key(*n)).collect();
-        let read: Vec<(ParameterName, Tags)> = stream::iter(rest)
-            .map(|name| async move {
-                match self.retry.run(|| store.read_tags(name)).await {
-                    Ok(Some(tags)) => Some((name.clone(), tags)),
-                    _ => None,
-                }
-            })
-            .buffered(TAG_READ_CONCURRENCY)
-            .filter_map(|read| async move { read })
-            .collect()
-            .await;
-        found.extend(read);
-        let user = |tags: Tags| tags.into_iter().filter(|(k, _)| !k.starts_with(AWS_TAG_PREFIX)).collect();
-        (found.into_iter().map(|(n, t)| (n, user(t))).collect(), failure)
-    }
-
-    /// One target: carry out the planned writes of the items still current at the source; a write that
-    /// the budget would not let finish is reported pending.
-    async fn write_batch(
-        &self,
-        store: &S,
-        items: &[&SourceItem],
-        steps: &BTreeMap<ParameterName, Step>,
-        budget: &Budget,
-    ) -> BTreeMap<ParameterName, TargetResult> {
-        let target = store.target();
-        stream::iter(items.iter().filter_map(|item| match steps.get(&item.parameter.name) {
-            Some(step @ (Step::Write(_) | Step::ReadWhole)) => Some((*item, step)),
-            _ => None,
-        }))
-        .map(|(item, step)| async move {
-            let name = item.parameter.name.clone();
-            let until = budget.until;
-            let result = if !budget.allows(Duration::ZERO) {
-                pending(target)
-            } else {
-                match step {
-                    Step::Write(plan) if is_recreation(plan) && !budget.allows(self.recreate_wait.longest()) => {
-                        pending(target)
-                    }
-                    Step::Write(plan) => match self.execute(store, &name, plan.clone()).await {
-                        Ok(r) => r,
-                        // Retry the whole step on fresh reads.
-                        Err(e) if e.is_transient() => {
-                            self.write_target(store, &item.parameter, &item.tags, until).await
-                        }
-                        Err(e) => failed(target, &e),
-                    },
-                    _ => self.write_target(store, &item.parameter, &item.tags, until).await,
-                }
-            };
-            (name, result)
-        })
-        .buffered(WRITE_CONCURRENCY)
-        .collect()
-        .await
-    }
 }
 
 /// What a full sync may still start: pages until `deadline`, writes that finish before `until` (the
@@ -672,12 +417,4 @@ impl Budget {
     fn allows(&self, needs: Duration) -> bool {
         self.until.is_none_or(|u| Instant::now() + needs <= u)
     }
-}
-
-/// A selected source parameter from the listing, with its tags and the targets they select.
-struct Selected {
-    meta: Metadata,
-    tags: Tags,
-    tags_confirmed: bool,
-    targets: Vec<Target>,
 }

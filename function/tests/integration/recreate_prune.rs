@@ -205,6 +205,26 @@ async fn with_pruning_the_full_sync_deletes_replicas_no_longer_selected() {
 }
 
 #[tokio::test]
+async fn with_pruning_a_listed_source_that_now_says_no_loses_its_replicas_to_the_full_sync() {
+    // Every owned replica's name is listed at the source, so the replica index finds no orphan; the
+    // deselected source alone must still send the targets through the orphan pass.
+    let w = World::with_behaviour(&[PRUNE, ("PATH_PREFIXES", "{prefix}/")], behaviour()).await;
+    let (no, kept) = (w.name("no"), w.name("kept"));
+    for name in [&no, &kept] {
+        w.put(SOURCE, Put::string(name, "v")).await;
+        w.change("Create", name).await;
+    }
+    w.tag(SOURCE, &no, &[("replicate", "no")]).await;
+    w.settle().await;
+    let report = w.invoke(json!({"action": "full-sync"})).await.unwrap();
+    for region in [EAST, WEST] {
+        assert_eq!(last_outcome(&report, &no, region), "deleted:deselected", "{region}");
+        assert!(w.get(region, &no).await.is_none(), "{region}");
+        assert!(w.get(region, &kept).await.is_some(), "{region}");
+    }
+}
+
+#[tokio::test]
 async fn without_pruning_the_full_sync_reports_deselected_replicas_and_keeps_them() {
     let w = World::with_behaviour(&[("PATH_PREFIXES", "{prefix}/")], behaviour()).await;
     let names = deselected_quietly(&w).await;
