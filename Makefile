@@ -39,7 +39,7 @@ endif
 help:
 	@echo "make demo     - run the real Lambda binary locally against the AWS emulator (moto server)"
 	@echo "make test     - lint, unit/property/integration tests, CDK tests, real synth, deploy test, demo"
-	@echo "make bench    - full sync and event benchmarks against the emulator (prints a table)"
+	@echo "make bench    - full sync and event benchmarks against the emulator behind the AWS-behaviour proxy (prints a table)"
 	@echo "make revert-fixes - take each AWS-behaviour fix out again; the tests that guard it must fail"
 	@echo "make reliability - fault, storm, race, two-way, deletion-safety and fuzz scenarios with figures"
 	@echo "make lint     - cargo fmt --check, clippy -D warnings, tsc --noEmit, actionlint"
@@ -122,11 +122,16 @@ FIXES ?=
 revert-fixes: setup
 	$(WITH_EMU) $(PYTHON) scripts/revert_fixes.py $(FIXES)
 
+# The CLI's calls go through the AWS-behaviour proxy (the test target aws-proxy, built here in release).
+# The proxy first: building a test target rebuilds the binaries with the dev-dependencies' features.
 BENCH_SIZES  ?= 1000,10000
 BENCH_EVENTS ?= 200
+BENCH_SPARSE ?= 10000
 bench: setup
+	$(CARGO) test --locked --release --test aws-proxy --no-run
 	$(CARGO) build --locked --release --bins
-	$(WITH_EMU) $(VENV)/bin/python scripts/bench.py --sizes $(BENCH_SIZES) --events $(BENCH_EVENTS)
+	CARGO=$(CARGO) $(WITH_EMU) $(VENV)/bin/python scripts/bench.py --sizes $(BENCH_SIZES) --events $(BENCH_EVENTS) \
+	  --sparse $(BENCH_SPARSE)
 
 release: setup arm64
 	$(CARGO) lambda build --release --arm64 --no-default-features --bin ssm-replicator-lambda --output-format zip
