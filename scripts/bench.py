@@ -43,7 +43,7 @@ Columns computed from the call counts the tool reports (not measured):
   DescribeParameters, and every other read (tag reads), against the same 40 TPS, and that figure is
   optimistic for DescribeParameters-heavy runs (the sparse selection, regions holding many parameters the
   tool does not replicate). 3 TPS: PutParameter's default throughput as reported by AWS Support
-  (DESIGN.md §4); every write operation is counted against it.
+  (not on the quotas page); every write operation is counted against it.
 
 Event latency comes from the function itself: each change event carries the current time in its `time`
 field, and the function's CloudWatch EMF lines (on its stdout) carry ReplicationLatency, milliseconds

@@ -71,6 +71,8 @@ const WRITE_CONCURRENCY: usize = 4;
 /// Source listing pages are gathered until a batch holds this many parameters (GetResources takes 100
 /// ARNs): under scan-then-filter a page may hold anything from none to 50.
 const BATCH: usize = 100;
+/// Parameters taking the event path from a full sync at once (each handles its targets in parallel).
+const SYNC_ONE_CONCURRENCY: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FullSyncError {
@@ -117,7 +119,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
                 Cursor::Source { prefix, token } => {
                     if indexes.is_none() {
                         let from_start = *prefix == 0 && token.is_none();
-                        let targets = self.index_replicas(&paths, budget.half_left()).await;
+                        let targets = self.index_replicas(budget.half_left()).await;
                         indexes = Some(ReplicaIndexes { targets, from_start });
                     }
                     let index = indexes.as_mut().map(|i| &mut i.targets[..]).unwrap_or_default();
@@ -129,7 +131,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
                     match next {
                         Some(t) => Some(Cursor::Source { prefix: *prefix, token: Some(t) }),
                         None if prefix + 1 < paths.len() => Some(Cursor::Source { prefix: prefix + 1, token: None }),
-                        None => self.orphans_from(0, indexes.as_ref(), &seen),
+                        None => self.orphans_from(0, indexes.as_ref()),
                     }
                 }
                 Cursor::Orphans { target, prefix, token } => {
@@ -140,7 +142,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
                         tags: vec![(OWNER_TAG.to_owned(), vec![self.owner.tag_value()])],
                         ..Query::default()
                     };
-                    let next_target = |seen: &Seen| self.orphans_from(index + 1, indexes.as_ref(), seen);
+                    let next_target = || self.orphans_from(index + 1, indexes.as_ref());
                     let page = match self.list_page(store, &query, token.as_deref()).await {
                         Ok(page) => page,
                         // A target this replicator cannot reach at all (its account's role cannot be assumed,
@@ -148,7 +150,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
                         // passes go on. Its parameters were reported failed, with the reason, above.
                         Err(e) if !e.is_transient() => {
                             warn!(target = %target, error = %e, "orphan pass skipped for this target: it cannot be listed");
-                            cursor = match next_target(&seen) {
+                            cursor = match next_target() {
                                 Some(next) => next,
                                 None => return done(None, tag_reads),
                             };
@@ -156,13 +158,13 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
                         }
                         Err(e) => return Err(e.into()),
                     };
-                    self.orphan_page(store.target(), page.items, &mut seen, &mut tag_reads, sink).await?;
+                    self.orphan_page(store.target(), page.items, &mut seen, &mut tag_reads, &budget, sink).await?;
                     match page.next {
                         Some(t) => Some(Cursor::Orphans { target: target.clone(), prefix: *prefix, token: Some(t) }),
                         None if prefix + 1 < paths.len() => {
                             Some(Cursor::Orphans { target: target.clone(), prefix: prefix + 1, token: None })
                         }
-                        None => next_target(&seen),
+                        None => next_target(),
                     }
                 }
                 Cursor::Secrets { prefix, token } => {
@@ -190,11 +192,8 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
 
     /// The orphan pass of the first target from `first` on that may hold orphans or deselected replicas
     /// (every target, unless this invocation's replica listings show it has none), then the secrets.
-    fn orphans_from(&self, first: usize, indexes: Option<&ReplicaIndexes>, seen: &Seen) -> Option<Cursor> {
-        let needs = |i: usize| {
-            let target = self.targets[i].target();
-            indexes.is_none_or(|x| x.needs_orphan_pass(i, seen.any_deselected(target)))
-        };
+    fn orphans_from(&self, first: usize, indexes: Option<&ReplicaIndexes>) -> Option<Cursor> {
+        let needs = |i: usize| indexes.is_none_or(|x| x.needs_orphan_pass(i));
         (first..self.targets.len())
             .find(|i| needs(*i))
             .map(|i| Cursor::Orphans { target: self.targets[i].target().clone(), prefix: 0, token: None })
@@ -288,17 +287,15 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
     async fn sync_page(
         &self,
         page: Page,
-        indexes: &[ReplicaIndex],
+        indexes: &mut [ReplicaIndex],
         budget: &Budget,
         tag_reads: &mut TagReads,
         seen: &mut Seen,
         sink: &mut Sink<'_>,
     ) {
-        let selected = self.select(page, tag_reads, seen, sink).await;
-        if selected.is_empty() {
-            return;
-        }
+        let (selected, gone) = self.select(page, indexes, tag_reads, seen, sink).await;
         let (items, mut singly) = self.read_sources(selected, sink).await;
+        singly.extend(gone);
         let planned =
             join_all(self.targets.iter().enumerate().map(|(i, store)| {
                 self.plan_batch(store, indexes.get(i), &items, tag_reads.replicas_singly.contains(&i))
@@ -312,8 +309,23 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             steps.push(target_steps);
         }
         singly.extend(self.write_and_report(&items, &steps, budget, sink).await);
-        for name in singly {
-            let result = self.sync_one(&name).await;
+        self.sync_each(&singly, budget, sink).await;
+    }
+
+    /// The event path for `names`, a few at once, within the budget: a name it leaves no time for is
+    /// reported pending (`time-budget`), and the next full sync does it.
+    async fn sync_each(&self, names: &[ParameterName], budget: &Budget, sink: &mut Sink<'_>) {
+        let results: Vec<ParameterResult> = stream::iter(names)
+            .map(|name| async move {
+                match budget.allows(Duration::ZERO) {
+                    true => self.sync_one(name, budget.until).await,
+                    false => self.for_every_target(name.clone(), pending),
+                }
+            })
+            .buffered(SYNC_ONE_CONCURRENCY)
+            .collect()
+            .await;
+        for result in results {
             self.emit(result, sink);
         }
     }
@@ -330,7 +342,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         let writing: Vec<&SourceItem> = items
             .iter()
             .filter(|i| {
-                steps.iter().any(|s| matches!(s.get(&i.parameter.name), Some(Step::Write(_) | Step::ReadWhole)))
+                steps.iter().any(|s| matches!(s.get(&i.parameter.name), Some(Step::Write { .. } | Step::ReadWhole)))
             })
             .collect();
         // The values were read a while ago and writes are slow (a few per second): write only what is

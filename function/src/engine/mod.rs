@@ -116,7 +116,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
     /// Bring every target in line with the source for these names.
     pub async fn sync_names(&self, names: &[ParameterName], report: &mut Report) {
         let results: Vec<ParameterResult> =
-            stream::iter(names).map(|n| self.sync_one(n)).buffered(NAME_CONCURRENCY).collect().await;
+            stream::iter(names).map(|n| self.sync_one(n, None)).buffered(NAME_CONCURRENCY).collect().await;
         for r in results {
             log_result(&r, &self.owner.account);
             report.push(r);
@@ -125,10 +125,11 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
 
     /// Sync one parameter, and again if the source changed while its replicas were being written: of
     /// two handlers racing on one parameter, the one that wrote an older value notices and corrects it.
-    async fn sync_one(&self, name: &ParameterName) -> ParameterResult {
+    /// `until`: a recreation that could not finish by then is not begun (reported pending).
+    async fn sync_one(&self, name: &ParameterName, until: Option<Instant>) -> ParameterResult {
         let mut targets: Vec<TargetResult> = Vec::new();
         for _ in 0..SETTLE_ROUNDS {
-            let (round, seen) = match self.sync_targets(name).await {
+            let (round, seen) = match self.sync_targets(name, until).await {
                 Ok(done) => done,
                 Err(e) => (self.every_target(|region| failed(region, &e)), None),
             };
@@ -169,7 +170,11 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
     }
 
     /// Read the source once, then handle every target in parallel. Also returns the source as read.
-    async fn sync_targets(&self, name: &ParameterName) -> Result<(Vec<TargetResult>, Option<Parameter>), StoreError> {
+    async fn sync_targets(
+        &self,
+        name: &ParameterName,
+        until: Option<Instant>,
+    ) -> Result<(Vec<TargetResult>, Option<Parameter>), StoreError> {
         let selection = &self.config.selection;
         if !selection.covers(name) {
             return Ok((self.every_target(|r| skipped(r, Reason::OutsidePrefixes)), None));
@@ -201,7 +206,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         }
         let work = self.targets.iter().map(|store| async {
             if chosen.iter().any(|c| c == store.target()) {
-                self.write_target(store, &source, &tags, None).await
+                self.write_target(store, &source, &tags, until).await
             } else {
                 self.deselected(store, name, clear).await
             }

@@ -128,7 +128,9 @@ async fn scan_filter_a_filtered_first_page_may_be_empty_although_matches_exist()
     assert!(first.next_token().is_some_and(|t| t.starts_with("awsb-scan.")), "{first:?}");
     assert_eq!(w.proxy().empty_pages_total(), 0, "not behaviour 1's empty page: the scan found no match");
     // The emulator alone, which filters before it pages, answers all 5 at once.
-    let direct = w.ssm(SOURCE).describe_parameters().parameter_filters(wanted).max_results(50).send().await.unwrap();
+    let under = ParameterStringFilter::builder().key("Path").option("Recursive").values(&w.prefix).build().unwrap();
+    let direct = w.ssm(SOURCE).describe_parameters().parameter_filters(under).parameter_filters(wanted);
+    let direct = direct.max_results(50).send().await.unwrap();
     assert_eq!(direct.parameters().len(), 5);
 }
 

@@ -216,7 +216,11 @@ impl World {
         }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
         let sdk = sdk_config().await;
-        let own = FaultProxy::aws(&endpoint(), behaviour.with_scan_scope(&prefix));
+        // Behaviour 11's region: the parameters of the world whose prefix the replicator works under (its
+        // own, or another world's named in PATH_PREFIXES).
+        let scope =
+            vars.get("PATH_PREFIXES").and_then(|p| p.get(..18)).filter(|p| p.starts_with("/t")).unwrap_or(&prefix);
+        let own = FaultProxy::aws(&endpoint(), behaviour.with_scan_scope(scope));
         let calls = ApiCalls::default();
         let replicator = match wiring {
             // The production wiring, every service at the world's proxy (or at `via`).

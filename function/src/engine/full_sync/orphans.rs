@@ -42,11 +42,6 @@ impl Seen {
         }
     }
 
-    /// Whether some listed name was found not selected for `target`.
-    pub(super) fn any_deselected(&self, target: &Target) -> bool {
-        self.deselected.values().any(|t| t.contains(target))
-    }
-
     pub(super) fn is_deselected(&self, name: &ParameterName, target: &Target) -> bool {
         self.deselected.get(name).is_some_and(|t| t.contains(target))
     }
@@ -68,6 +63,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         items: Vec<Metadata>,
         seen: &mut Seen,
         tag_reads: &mut TagReads,
+        budget: &Budget,
         sink: &mut Sink<'_>,
     ) -> Result<(), FullSyncError> {
         let items: Vec<Metadata> = items.into_iter().filter(|m| self.config.selection.covers(&m.name)).collect();
@@ -85,19 +81,15 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             let existing = self.retry.run(|| self.source.existing(&names)).await?;
             let (present, absent): (Vec<Metadata>, Vec<Metadata>) =
                 unlisted.into_iter().partition(|m| existing.contains(&m.name));
-            for name in absent.into_iter().map(|m| m.name) {
-                let result = self.sync_one(&name).await;
-                self.emit(result, sink);
-            }
+            let absent: Vec<ParameterName> = absent.into_iter().map(|m| m.name).collect();
+            self.sync_each(&absent, budget, sink).await;
             // Not listed but present (its selection tag removed, or listed before a hand-off): its tags say
             // whether it still selects this target. A hint may only clear it; the event path decides.
             check.extend(self.not_selecting(target, present, tag_reads).await);
         }
         // Once per name: the event path has already handled every target of one synced for another.
-        for name in check.into_iter().filter(|n| seen.first_sync(n)) {
-            let result = self.sync_one(&name).await;
-            self.emit(result, sink);
-        }
+        let check: Vec<ParameterName> = check.into_iter().filter(|n| seen.first_sync(n)).collect();
+        self.sync_each(&check, budget, sink).await;
         Ok(())
     }
 

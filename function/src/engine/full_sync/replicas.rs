@@ -36,6 +36,8 @@ struct Fingerprint {
     key: u32,
     /// Its name was listed at the source in this invocation.
     seen: bool,
+    /// Its source was listed and found not to select this target (tags confirmed with SSM).
+    deselected: bool,
 }
 
 /// The owned replicas of one target, as its listing showed them.
@@ -83,7 +85,8 @@ impl ReplicaIndex {
                 }
             },
         };
-        let fingerprint = Fingerprint { version: meta.version, meta: meta_digest(meta), key, seen: false };
+        let fingerprint =
+            Fingerprint { version: meta.version, meta: meta_digest(meta), key, seen: false, deselected: false };
         self.entries.insert(name_hash(&meta.name), fingerprint);
     }
 
@@ -106,9 +109,18 @@ impl ReplicaIndex {
         }
     }
 
-    /// Owned replicas listed in this target whose name the source listing did not show.
-    pub(super) fn unseen(&self) -> usize {
-        self.entries.values().filter(|f| !f.seen).count()
+    /// `name`'s source was listed and does not select this target: if it has a replica here, the orphan
+    /// pass must look at it.
+    pub(super) fn mark_deselected(&mut self, name: &ParameterName) {
+        if let Some(f) = self.entries.get_mut(&name_hash(name)) {
+            f.deselected = true;
+        }
+    }
+
+    /// Owned replicas listed in this target whose name the source listing did not show, or whose source
+    /// no longer selects this target.
+    pub(super) fn to_look_at(&self) -> usize {
+        self.entries.values().filter(|f| !f.seen || f.deselected).count()
     }
 }
 
@@ -122,48 +134,47 @@ pub(super) struct ReplicaIndexes {
 impl ReplicaIndexes {
     /// Whether target `i` may have orphans (or deselected replicas) to find: unknown unless its index is
     /// complete and was built before the source phase began.
-    pub(super) fn needs_orphan_pass(&self, i: usize, deselected: bool) -> bool {
+    pub(super) fn needs_orphan_pass(&self, i: usize) -> bool {
         let Some(index) = self.targets.get(i) else { return true };
-        deselected || !self.from_start || !index.complete || index.unseen() > 0
+        !self.from_start || !index.complete || index.to_look_at() > 0
     }
 }
 
 impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
-    /// List every target's owned replicas under the configured prefixes (targets at once), until done or
-    /// until `stop` passes: an index cut short still vouches for what it holds, the rest is read whole.
-    pub(super) async fn index_replicas(&self, paths: &[Option<String>], stop: Option<Instant>) -> Vec<ReplicaIndex> {
-        join_all(self.targets.iter().map(|store| async move {
+    /// List every target's owned replicas (targets at once; one listing each, on the ownership tag: the
+    /// configured prefixes are checked here, as each extra filtered listing would scan the region again),
+    /// until done or until `stop` passes: an index cut short still vouches for what it holds, the rest is
+    /// read whole.
+    pub(super) async fn index_replicas(&self, stop: Option<Instant>) -> Vec<ReplicaIndex> {
+        let query = Query { tags: vec![(OWNER_TAG.to_owned(), vec![self.owner.tag_value()])], ..Query::default() };
+        join_all(self.targets.iter().map(|store| async {
             let mut index = ReplicaIndex::default();
-            for path in paths {
-                let query = Query {
-                    path: path.clone(),
-                    tags: vec![(OWNER_TAG.to_owned(), vec![self.owner.tag_value()])],
-                    ..Query::default()
-                };
-                let mut token: Option<String> = None;
-                loop {
-                    if stop.is_some_and(|s| Instant::now() >= s) {
-                        warn!(target = %store.target(), replicas = index.entries.len(), "replica listing cut short by the time budget: the rest are read one by one");
-                        return index;
+            let mut token: Option<String> = None;
+            let mut rejected = false;
+            loop {
+                if stop.is_some_and(|s| Instant::now() >= s) {
+                    warn!(target = %store.target(), replicas = index.entries.len(), "replica listing cut short by the time budget: the rest are read one by one");
+                    return index;
+                }
+                match self.list_page(store, &query, token.as_deref()).await {
+                    Ok(page) => {
+                        page.items.iter().filter(|m| self.config.selection.covers(&m.name)).for_each(|m| index.insert(m));
+                        // A listed item the adapter cannot read is not indexed: the orphan pass must look.
+                        rejected |= !page.rejected.is_empty();
+                        match page.next {
+                            Some(t) => token = Some(t),
+                            None => break,
+                        }
                     }
-                    match self.list_page(store, &query, token.as_deref()).await {
-                        Ok(page) => {
-                            page.items.iter().for_each(|m| index.insert(m));
-                            match page.next {
-                                Some(t) => token = Some(t),
-                                None => break,
-                            }
-                        }
-                        // Unlistable (its role cannot be assumed, or throttled past the retries): its
-                        // replicas are read one by one, and its orphan pass meets the error itself.
-                        Err(e) => {
-                            warn!(target = %store.target(), error = %e, "replica listing failed: replicas are read one by one");
-                            return index;
-                        }
+                    // Unlistable (its role cannot be assumed, or throttled past the retries): its
+                    // replicas are read one by one, and its orphan pass meets the error itself.
+                    Err(e) => {
+                        warn!(target = %store.target(), error = %e, "replica listing failed: replicas are read one by one");
+                        return index;
                     }
                 }
             }
-            index.complete = true;
+            index.complete = !rejected;
             index
         }))
         .await
@@ -218,13 +229,19 @@ mod tests {
         index.mark_seen(&ParameterName::parse("/app/a").unwrap());
         let indexes = |index| ReplicaIndexes { targets: vec![index], from_start: true };
         let mut partly = indexes(index);
-        assert!(partly.needs_orphan_pass(0, false), "/app/b was not listed at the source");
+        assert!(partly.needs_orphan_pass(0), "/app/b was not listed at the source");
         partly.targets[0].mark_seen(&ParameterName::parse("/app/b").unwrap());
-        assert!(!partly.needs_orphan_pass(0, false));
-        assert!(partly.needs_orphan_pass(0, true), "a deselected source sends the target through the pass");
-        assert!(ReplicaIndexes { from_start: false, ..partly }.needs_orphan_pass(0, false), "resumed");
+        assert!(!partly.needs_orphan_pass(0));
+        partly.targets[0].mark_deselected(&ParameterName::parse("/app/other").unwrap());
+        assert!(!partly.needs_orphan_pass(0), "a deselected source without a replica here changes nothing");
+        partly.targets[0].mark_deselected(&ParameterName::parse("/app/a").unwrap());
+        assert!(
+            partly.needs_orphan_pass(0),
+            "a deselected source with a replica here sends the target through the pass"
+        );
+        assert!(ReplicaIndexes { from_start: false, ..partly }.needs_orphan_pass(0), "resumed");
         let cut = ReplicaIndex { complete: false, ..ReplicaIndex::default() };
-        assert!(indexes(cut).needs_orphan_pass(0, false), "a listing cut short proves nothing");
+        assert!(indexes(cut).needs_orphan_pass(0), "a listing cut short proves nothing");
     }
 
     #[test]

@@ -23,14 +23,17 @@ pub(super) struct Selected {
 }
 
 impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
-    /// The batch's parameters that go anywhere, with their tags; every other one is reported here.
+    /// The batch's parameters that go anywhere, with their tags; every other one is reported here, and
+    /// each target's index learns which listed sources leave it out. Also the names gone since they were
+    /// listed, for the event path (which deletes their owned replicas).
     pub(super) async fn select(
         &self,
         page: Page,
+        indexes: &mut [ReplicaIndex],
         tag_reads: &mut TagReads,
         seen: &mut Seen,
         sink: &mut Sink<'_>,
-    ) -> Vec<Selected> {
+    ) -> (Vec<Selected>, Vec<ParameterName>) {
         // One item SSM listed but we cannot read fails alone, under its own name.
         for r in page.rejected {
             warn!(parameter = %r.name, error = %r.error, "listed parameter cannot be read; it fails alone");
@@ -52,19 +55,29 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             .buffered(TAG_READ_CONCURRENCY)
             .collect()
             .await;
-        let mut selected = Vec::new();
+        let (mut selected, mut gone) = (Vec::new(), Vec::new());
         for (meta, tags, tags_confirmed) in tagged {
             let tags = match tags {
                 Err(e) => {
                     self.emit(self.for_every_target(meta.name, |r| failed(r, &e)), sink);
                     continue;
                 }
-                Ok(None) => continue, // deleted since it was listed: its event (or the orphan pass) handles it
+                // Deleted since it was listed (SSM says so for this name): the event path deletes what we own.
+                Ok(None) => {
+                    gone.push(meta.name);
+                    continue;
+                }
                 Ok(Some(tags)) => tags,
             };
             let decision = self.config.selection.decide(&meta.name, &tags, &self.config.targets, &self.owner.account);
             // Tags that leave a target out were confirmed with SSM above (a hint never unselects).
-            seen.deselect(&meta.name, self.left_out(&decision));
+            let left_out = self.left_out(&decision);
+            for (store, index) in self.targets.iter().zip(indexes.iter_mut()) {
+                if left_out.contains(store.target()) {
+                    index.mark_deselected(&meta.name);
+                }
+            }
+            seen.deselect(&meta.name, left_out);
             match decision {
                 Decision::Skip(reason) => self.emit(self.for_every_target(meta.name, |r| skipped(r, reason)), sink),
                 Decision::Replicate { .. }
@@ -75,7 +88,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
                 Decision::Replicate { targets, .. } => selected.push(Selected { meta, tags, tags_confirmed, targets }),
             }
         }
-        selected
+        (selected, gone)
     }
 
     /// The selected parameters' values (GetParameters per 10), kept where they belong to the listed version;

@@ -8,8 +8,10 @@ use super::*;
 pub(super) enum Step {
     /// Nothing to write: unchanged, skipped, or failed before any write.
     Done(TargetResult),
-    /// Writes planned from the batched reads.
-    Write(Plan),
+    /// Writes planned from the batched reads. `confirm`: the replica's tags the plan was made on came from
+    /// the tagging API (a hint), so they are read from SSM first; a replica whose tags are not these is
+    /// read whole instead (its ownership may have changed: tags make no new version).
+    Write { plan: Plan, confirm: Option<Tags> },
     /// The replica must be read whole (tags included) before planning.
     ReadWhole,
 }
@@ -21,9 +23,22 @@ impl Step {
             result.changed = plan.changed;
             Self::Done(result)
         } else {
-            Self::Write(plan)
+            Self::Write { plan, confirm: None }
         }
     }
+
+    /// Like `planned`, for a plan made on hinted replica tags.
+    fn planned_on(target: &Target, plan: Plan, hinted: &Tags) -> Self {
+        match Self::planned(target, plan) {
+            Self::Write { plan, .. } => Self::Write { plan, confirm: Some(hinted.clone()) },
+            done => done,
+        }
+    }
+}
+
+/// A parameter's tags without the `aws:` ones (which no caller writes or removes).
+fn user_tags(tags: &Tags) -> Tags {
+    tags.iter().filter(|(k, _)| !k.starts_with(AWS_TAG_PREFIX)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
@@ -79,7 +94,8 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
                     parameter.value = v.value.clone();
                     parameter.key_id = key_id.clone();
                     let stored = Stored { parameter, tags: tags.clone() };
-                    Step::planned(target, plan_write(&desired, Some(&stored), &self.owner, &self.config.rules))
+                    let plan = plan_write(&desired, Some(&stored), &self.owner, &self.config.rules);
+                    Step::planned_on(target, plan, tags)
                 }
                 // Present but not vouched for (unmanaged, another owner's, written since the listing, not
                 // listed yet, metadata or key drifted) or its tags not as desired: read it whole.
@@ -103,6 +119,11 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         let mut failure = None;
         if !singly && !names.is_empty() {
             match self.retry.run(|| store.bulk_tags(names)).await {
+                // Every replica asked for is ours and tagged: none known is an index far behind, or one
+                // of another account or region (the wrong credentials).
+                Ok(bulk) if bulk.found.is_empty() && names.len() >= 10 => {
+                    warn!(target = %store.target(), asked = names.len(), "GetResources knows none of these replicas: their tags are read one at a time");
+                }
                 Ok(bulk) => found = bulk.found,
                 Err(e) => failure = Some(e),
             }
@@ -112,7 +133,11 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             .map(|name| async move {
                 match self.retry.run(|| store.read_tags(name)).await {
                     Ok(Some(tags)) => Some((name.clone(), tags)),
-                    _ => None,
+                    Ok(None) => None,
+                    Err(e) => {
+                        warn!(parameter = %name, error = %e, "replica tags unreadable: the replica is read whole");
+                        None
+                    }
                 }
             })
             .buffered(TAG_READ_CONCURRENCY)
@@ -120,8 +145,7 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             .collect()
             .await;
         found.extend(read);
-        let user = |tags: Tags| tags.into_iter().filter(|(k, _)| !k.starts_with(AWS_TAG_PREFIX)).collect();
-        (found.into_iter().map(|(n, t)| (n, user(t))).collect(), failure)
+        (found.into_iter().map(|(n, t)| (n, user_tags(&t))).collect(), failure)
     }
 
     /// One target: carry out the planned writes of the items still current at the source; a write that
@@ -133,36 +157,40 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         steps: &BTreeMap<ParameterName, Step>,
         budget: &Budget,
     ) -> BTreeMap<ParameterName, TargetResult> {
-        let target = store.target();
         stream::iter(items.iter().filter_map(|item| match steps.get(&item.parameter.name) {
-            Some(step @ (Step::Write(_) | Step::ReadWhole)) => Some((*item, step)),
+            Some(step @ (Step::Write { .. } | Step::ReadWhole)) => Some((*item, step)),
             _ => None,
         }))
-        .map(|(item, step)| async move {
-            let name = item.parameter.name.clone();
-            let until = budget.until;
-            let result = if !budget.allows(Duration::ZERO) {
-                pending(target)
-            } else {
-                match step {
-                    Step::Write(plan) if is_recreation(plan) && !budget.allows(self.recreate_wait.longest()) => {
-                        pending(target)
-                    }
-                    Step::Write(plan) => match self.execute(store, &name, plan.clone()).await {
-                        Ok(r) => r,
-                        // Retry the whole step on fresh reads.
-                        Err(e) if e.is_transient() => {
-                            self.write_target(store, &item.parameter, &item.tags, until).await
-                        }
-                        Err(e) => failed(target, &e),
-                    },
-                    _ => self.write_target(store, &item.parameter, &item.tags, until).await,
-                }
-            };
-            (name, result)
-        })
+        .map(|(item, step)| async move { (item.parameter.name.clone(), self.write_step(store, item, step, budget).await) })
         .buffered(WRITE_CONCURRENCY)
         .collect()
         .await
+    }
+
+    /// One item's step in one target, if the budget leaves time for it.
+    async fn write_step(&self, store: &S, item: &SourceItem, step: &Step, budget: &Budget) -> TargetResult {
+        let (target, name, until) = (store.target(), &item.parameter.name, budget.until);
+        let whole = || self.write_target(store, &item.parameter, &item.tags, until);
+        let Step::Write { plan, confirm } = step else {
+            return match budget.allows(Duration::ZERO) {
+                true => whole().await,
+                false => pending(target),
+            };
+        };
+        if !budget.allows(Duration::ZERO) || (is_recreation(plan) && !budget.allows(self.recreate_wait.longest())) {
+            return pending(target);
+        }
+        if let Some(hinted) = confirm {
+            let confirmed = self.retry.run(|| store.read_tags(name)).await;
+            if !matches!(&confirmed, Ok(Some(tags)) if user_tags(tags) == *hinted) {
+                return whole().await;
+            }
+        }
+        match self.execute(store, name, plan.clone()).await {
+            Ok(r) => r,
+            // Retry the whole step on fresh reads.
+            Err(e) if e.is_transient() => whole().await,
+            Err(e) => failed(target, &e),
+        }
     }
 }
