@@ -4,8 +4,9 @@
 //! Cost on AWS, where a filtered DescribeParameters examines the region's parameters in listing order and
 //! filters afterwards (MaxResults applied before the filters, pages between zero and MaxResults: boto3
 //! #1079, #1632, google/go-cloud #3135; the AWS-behaviour layer's behaviour 11 reproduces it):
-//! - once per invocation and target: one listing of its owned replicas (`replicas.rs`), a call per 50
-//!   parameters of that region, kept as fingerprints;
+//! - once per invocation and target: one listing of its owned replicas (`replicas.rs`, on the ownership tag
+//!   alone: the prefixes are checked in the code), a call per 50 parameters of that region, kept as
+//!   fingerprints;
 //! - the source listing: a call per 50 parameters of the source region, its matches gathered into batches
 //!   of at least 100 (the most GetResources takes);
 //! - per batch: one GetResources (the tagging API: every listed parameter's tags at once) and GetParameters
@@ -13,9 +14,10 @@
 //!   GetResources for the replicas' tags. A replica whose version and metadata its fingerprint vouches for,
 //!   and whose tags are as desired, needs nothing more; any other is read whole (GetParameter,
 //!   GetParameterHistory, ListTagsForResource). Parameters to write cost their version before and after
-//!   (GetParameters per 10) and their source tags (one ListTagsForResource each);
+//!   (GetParameters per 10), their source tags (one ListTagsForResource each) and, for a write planned on
+//!   a replica's hinted tags, that replica's tags (one ListTagsForResource);
 //! - the orphan pass: a target whose listed owned replicas were all matched by source names in this
-//!   invocation, none of them deselected, needs none; any other lists its owned replicas again and asks
+//!   invocation, none of whose sources was found deselected there, needs none; any other lists its owned replicas again and asks
 //!   GetParameters which sources still exist; of those that do, the ones this sync did not list have their
 //!   tags looked up to find replicas whose target they no longer select. Only those, and the orphans, take
 //!   the event path (which reads tags with ListTagsForResource and decides).
