@@ -94,17 +94,15 @@ impl SsmStore {
         self.limits.write.until_ready().await;
     }
 
+    /// GetParameter and GetParameterHistory at once (one round trip deep, not two). Their answers may
+    /// straddle a write: the metadata used is the history entry of exactly the version GetParameter
+    /// returned, and a history that does not hold that version yet is read again (`read`'s waits).
     async fn read_once(&self, name: &ParameterName) -> StoreResult<Option<Parameter>> {
-        self.read_slot().await;
+        let (got, history) = tokio::join!(self.get_parameter(name), self.history_pages(name, false));
         // Existence is decided here and only here: GetParameter's ParameterNotFound names this exact
         // parameter. A listing that does not show it proves nothing.
-        let got = match self.client.get_parameter().name(name.as_str()).with_decryption(true).send().await {
-            Ok(out) => out.parameter,
-            Err(e) if code_of(&e) == Some("ParameterNotFound") => return Ok(None),
-            Err(e) => return Err(classify("GetParameter", &self.label, &e)),
-        };
-        let Some(got) = got else { return Err(self.read_again("GetParameter", "NoParameterInResponse")) };
-        let meta = match self.history_at(name, got.version()).await? {
+        let Some(got) = got? else { return Ok(None) };
+        let meta = match self.history_at(history?, got.version())? {
             Some(Ok(meta)) => meta,
             Some(Err(rejected)) => return Err(rejected.error),
             None => return Err(self.read_again("GetParameterHistory", VERSIONS_DIFFER)),
@@ -112,18 +110,36 @@ impl SsmStore {
         Ok(Some(meta.with_value(Value::new(got.value().unwrap_or_default()))))
     }
 
-    /// The metadata of `name` at `version`, from the parameter's own history: GetParameterHistory answers
-    /// for exactly this name in a bounded number of calls (at most 100 versions are kept, 50 per page).
+    /// GetParameter with decryption. `None`: ParameterNotFound for this name.
+    async fn get_parameter(&self, name: &ParameterName) -> StoreResult<Option<aws_sdk_ssm::types::Parameter>> {
+        self.read_slot().await;
+        match self.client.get_parameter().name(name.as_str()).with_decryption(true).send().await {
+            Ok(out) => match out.parameter {
+                Some(got) => Ok(Some(got)),
+                None => Err(self.read_again("GetParameter", "NoParameterInResponse")),
+            },
+            Err(e) if code_of(&e) == Some("ParameterNotFound") => Ok(None),
+            Err(e) => Err(classify("GetParameter", &self.label, &e)),
+        }
+    }
+
+    /// The metadata at `version`, from the parameter's own history (`history_pages`, read with the
+    /// value): GetParameterHistory answers for exactly this name in a bounded number of calls (at most
+    /// 100 versions are kept, 50 per page).
     /// A name-filtered DescribeParameters would not: it pages through the account's parameters before
     /// filtering ("between zero and MaxResults" items per call, boto3 #1632, google/go-cloud #3135), so
     /// one lookup can take a call per 50 parameters in the region, and it may not list a parameter
     /// created a moment ago (aws-sdk-js #4349). `None`: the history does not hold `version` (written
     /// since, or not there yet): read again.
     /// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameterHistory.html>
-    async fn history_at(&self, name: &ParameterName, version: i64) -> StoreResult<Option<Result<Metadata, Rejected>>> {
-        match self.history_pages(name, false).await? {
+    fn history_at(
+        &self,
+        history: Option<Vec<ParameterHistory>>,
+        version: i64,
+    ) -> StoreResult<Option<Result<Metadata, Rejected>>> {
+        match history {
             Some(history) => Ok(history.iter().find(|h| h.version() == version).map(|entry| self.metadata(entry))),
-            // Found by GetParameter a moment ago: deleted since, or the history is behind. Read again.
+            // Found by GetParameter: deleted since, or the history is behind. Read again.
             None => Err(self.read_again("GetParameterHistory", NO_HISTORY_YET)),
         }
     }
@@ -266,8 +282,9 @@ impl ParameterStore for SsmStore {
         }
     }
 
-    /// Value and metadata come from two calls; if a write lands between them their versions differ. The
-    /// pair is then read again after a wait, so that a replica never mixes two versions.
+    /// Value and metadata come from two calls (issued together); if a write lands between their answers
+    /// their versions differ. The pair is then read again after a wait, so that a replica never mixes
+    /// two versions.
     async fn read(&self, name: &ParameterName) -> StoreResult<Option<Parameter>> {
         let mut waits = READ_WAITS.iter();
         loop {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use futures::future::join_all;
+use futures::future::{join, join_all};
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 
@@ -142,8 +142,9 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             if !wrote || self.dry_run || targets.iter().any(|t| t.outcome == Outcome::Failed) {
                 return ParameterResult { kind: Kind::Parameter, name: name.clone(), targets };
             }
-            match self.retry.run(|| self.source.read(name)).await {
-                Ok(now) if now == seen => {
+            let version_read = seen.as_ref().map(|p| p.version);
+            match self.retry.run(|| self.source_version(name)).await {
+                Ok(now) if now == version_read => {
                     return ParameterResult { kind: Kind::Parameter, name: name.clone(), targets }
                 }
                 Ok(_) => info!(parameter = %name, "the source changed while replicating; syncing again"),
@@ -166,6 +167,17 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
             kind: Kind::Parameter,
             name: name.clone(),
             targets: self.every_target(|region| failed(region, &moving)),
+        }
+    }
+
+    /// The source's version now (GetParameters for this one name: one round trip), or `None` when SSM
+    /// lists it as an invalid (absent) name. A change of value or metadata always makes a new version,
+    /// so an equal version means the source is still what was read.
+    async fn source_version(&self, name: &ParameterName) -> Result<Option<i64>, StoreError> {
+        match self.source.values(std::slice::from_ref(name)).await?.remove(name) {
+            Some(Ok(now)) => Ok(Some(now.version)),
+            Some(Err(e)) => Err(e),
+            None => Ok(None),
         }
     }
 
@@ -222,12 +234,12 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
         let target = store.target();
         let step = || async {
             let desired = self.desired_for(source, tags, target).await?;
-            let replica = match store.read(&source.name).await? {
+            // Value with metadata, and tags, at once: one round trip deep. The tags count only when the
+            // read found the replica (its answer alone decides existence).
+            let (read, tags) = join(store.read(&source.name), store.read_tags(&source.name)).await;
+            let replica = match read? {
                 None => None,
-                Some(parameter) => {
-                    let tags = store.read_tags(&source.name).await?.unwrap_or_default();
-                    Some(Stored { parameter, tags })
-                }
+                Some(parameter) => Some(Stored { parameter, tags: tags?.unwrap_or_default() }),
             };
             let plan = plan_write(&desired, replica.as_ref(), &self.owner, &self.config.rules);
             if is_recreation(&plan) && until.is_some_and(|u| Instant::now() + self.recreate_wait.longest() > u) {
@@ -274,21 +286,39 @@ impl<S: ParameterStore, K: KeyResolver, Z: SecretStore> Replicator<S, K, Z> {
     /// Carry out a plan (unless this is a dry run) and report it.
     async fn execute(&self, store: &S, name: &ParameterName, plan: Plan) -> Result<TargetResult, StoreError> {
         if !self.dry_run {
-            let mut deleted = false;
-            for action in &plan.actions {
-                match action {
-                    // A recreation's create, right after its delete: SSM refuses it for a while.
-                    Action::Put { overwrite: false, .. } if deleted => {
-                        self.recreate_wait.create(name, || store.apply(name, action)).await?
-                    }
-                    _ => store.apply(name, action).await?,
+            match plan.actions.as_slice() {
+                // An update of the value and of the tags: the tag actions (removals before additions, for
+                // the 50-tag limit) run beside the PutParameter, so the write is one round trip deep for
+                // the value. Both run to the end; the first error is reported (the retry re-plans).
+                [put @ Action::Put { overwrite: true, .. }, tagging @ ..]
+                    if !tagging.is_empty()
+                        && tagging.iter().all(|a| matches!(a, Action::AddTags(_) | Action::RemoveTags(_))) =>
+                {
+                    let (put, tagged) = join(store.apply(name, put), self.in_order(store, name, tagging)).await;
+                    put.and(tagged)?
                 }
-                deleted = matches!(action, Action::Delete);
+                actions => self.in_order(store, name, actions).await?,
             }
         }
         let mut result = TargetResult::new(store.target(), plan.outcome, plan.reason);
         result.changed = plan.changed;
         Ok(result)
+    }
+
+    /// Apply `actions` one after the other.
+    async fn in_order(&self, store: &S, name: &ParameterName, actions: &[Action]) -> Result<(), StoreError> {
+        let mut deleted = false;
+        for action in actions {
+            match action {
+                // A recreation's create, right after its delete: SSM refuses it for a while.
+                Action::Put { overwrite: false, .. } if deleted => {
+                    self.recreate_wait.create(name, || store.apply(name, action)).await?
+                }
+                _ => store.apply(name, action).await?,
+            }
+            deleted = matches!(action, Action::Delete);
+        }
+        Ok(())
     }
 
     fn every_target(&self, result: impl Fn(&Target) -> TargetResult) -> Vec<TargetResult> {

@@ -17,7 +17,7 @@ use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::aws_behaviour::{AwsBehaviour, LayerState};
 
@@ -159,6 +159,8 @@ struct State {
     injected: BTreeMap<Fault, u64>,
     /// Per operation, the top-level JSON field names of each request (names only, never values).
     fields: BTreeMap<String, Vec<Vec<String>>>,
+    /// Per region, when each request arrived and when its answer (or reset) went out.
+    spans: BTreeMap<String, Vec<(Instant, Instant)>>,
 }
 
 pub struct FaultProxy {
@@ -360,6 +362,50 @@ impl FaultProxy {
     pub fn requests(&self) -> u64 {
         self.state.lock().unwrap().tallies.values().map(|t| t.seen).sum()
     }
+
+    /// The requests seen in `region` as (arrived, answered) instants, in the order they were answered.
+    pub fn spans(&self, region: &str) -> Vec<(Instant, Instant)> {
+        self.state.lock().unwrap().spans.get(region).cloned().unwrap_or_default()
+    }
+
+    /// How many round trips deep `region`'s requests went: the longest chain of requests each of which
+    /// arrived after the one before it was answered. Greedy by end time finds it (interval scheduling):
+    /// requests that overlap count once, requests made one after the other each count.
+    pub fn depth(&self, region: &str) -> usize {
+        depth_of(self.spans(region))
+    }
+
+    /// Forget the spans recorded so far (to measure one step of a test).
+    pub fn clear_spans(&self) {
+        self.state.lock().unwrap().spans.clear();
+    }
+}
+
+/// The longest chain of intervals each starting after the previous one ended.
+fn depth_of(mut spans: Vec<(Instant, Instant)>) -> usize {
+    spans.sort_by_key(|&(_, end)| end);
+    let mut last_end: Option<Instant> = None;
+    let mut depth = 0;
+    for (start, end) in spans {
+        if last_end.is_none_or(|last| start > last) {
+            depth += 1;
+            last_end = Some(end);
+        }
+    }
+    depth
+}
+
+#[test]
+fn depth_counts_chained_requests_once_each_and_overlapping_ones_once() {
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    assert_eq!(depth_of(vec![]), 0);
+    // Three at once, then one after them: two deep.
+    assert_eq!(depth_of(vec![(at(0), at(100)), (at(1), at(101)), (at(2), at(102)), (at(103), at(203))]), 2);
+    // Three one after the other: three deep.
+    assert_eq!(depth_of(vec![(at(0), at(100)), (at(101), at(201)), (at(202), at(302))]), 3);
+    // A long request beside two chained short ones: two deep.
+    assert_eq!(depth_of(vec![(at(0), at(300)), (at(1), at(100)), (at(101), at(200))]), 2);
 }
 
 enum Decision {
@@ -379,7 +425,12 @@ fn serve(
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
     while let Some((head, body)) = read_message(&mut reader) {
+        let arrived = Instant::now();
         let request = Request::parse(head, body);
+        let region = request.region.clone();
+        let answered = |state: &Mutex<State>| {
+            state.lock().unwrap().spans.entry(region.clone()).or_default().push((arrived, Instant::now()));
+        };
         let (decision, delay) = decide(&request, rules, faults, state);
         if let Some(delay) = delay {
             std::thread::sleep(delay);
@@ -388,7 +439,10 @@ fn serve(
         let response = match decision {
             Decision::Error(status, code) if request.service == "query" => query_error(status, &code).to_bytes(),
             Decision::Error(status, code) => aws_error(status, &code, "injected").to_bytes(),
-            Decision::Reset => return reset(client),
+            Decision::Reset => {
+                answered(state);
+                return reset(client);
+            }
             Decision::Forward { lose_response } => {
                 // The AWS-behaviour layer forwards (perhaps altered), answers itself, or alters the answer.
                 let reply = behaviour.serve(upstream, &request, layer);
@@ -397,6 +451,7 @@ fn serve(
                 if lose_response {
                     tally.lost += 1;
                     drop(s);
+                    answered(state);
                     return reset(client);
                 }
                 if reply.emulated {
@@ -407,6 +462,8 @@ fn serve(
                 reply.response.to_bytes()
             }
         };
+        // Answered once the answer is ready: the client can send its next request only after this.
+        answered(state);
         if client.write_all(&response).is_err() {
             return;
         }

@@ -22,6 +22,7 @@ mod ownership;
 mod recreate_prune;
 mod reliability;
 mod replication;
+mod round_trips;
 mod secrets;
 mod secrets_manager;
 mod selection;
