@@ -21,7 +21,9 @@ DescribeParameters pages, listing lag, scan-then-filter, limits, ...) between th
 the CLI's AWS_ENDPOINT_URL points at it. So its call figures are what AWS would make it do, empty pages
 included (the tool counts them; the line under the table says how many the layer injected per run). Seeding
 and resets go straight to the emulator, and the bench waits out the layer's listing lag (0.5 s for a
-parameter just created) before each run. The change events (`events()`) still go straight to the emulator.
+parameter just created) before each run. The change events (`events()`) go straight to the emulator, then
+once more through a proxy that holds every target request 75 ms (a region away), which also measures the
+sequential round trips of one event per scenario (create, update, replay, delete) from its requests' overlaps.
 The emulator has no quotas: rate limits are raised (--read-tps/--write-tps) so that the tool, not the
 limiter, is measured. Against AWS the defaults (40 read, 3 write TPS per region) apply.
 
@@ -78,6 +80,8 @@ SHORT = {"DescribeParameters": "Describe", "GetParameters": "GetParameters", "Li
          "PutParameter": "Put", "GetParameter": "Get", "AddTagsToResource": "AddTags"}
 # Default quotas (TPS per account and region) for the computed lower bound; see the docstring.
 READ_TPS, WRITE_TPS = 40, 3
+# A cross-region round trip, for the events with far targets (us-east-1 to eu-west-1 is about 75 ms).
+TARGET_DELAY_MS = 75
 # The AWS-behaviour layer hides a parameter created less than 0.5 s ago from DescribeParameters (listing
 # lag); each run waits this long first, so it sees a settled store (the seed, the previous run's replicas).
 SETTLE_S = 1.0
@@ -162,8 +166,8 @@ def builds():
 class AwsProxy:
     """One AWS-behaviour proxy (every behaviour on) in front of the emulator, serving until `stop`."""
 
-    def __init__(self, executable):
-        self.proc = subprocess.Popen([executable, "--serve", "--upstream", ENDPOINT], stdin=subprocess.PIPE,
+    def __init__(self, executable, *extra):
+        self.proc = subprocess.Popen([executable, "--serve", "--upstream", ENDPOINT, *extra], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("listening "):
@@ -273,8 +277,11 @@ def reset():
     urllib.request.urlopen(urllib.request.Request(f"{ENDPOINT}/moto-api/reset", method="POST"))
 
 
-def events(n, count):
-    fn = Function({"TARGETS": ",".join(TARGETS), "RUST_LOG": "warn"}, release=True)
+def events(n, count, endpoint=None):
+    """`count` update events through the release Lambda binary; its calls go to `endpoint` (a proxy) when
+    given, else straight to the emulator. Returns (p50, p99) of ReplicationLatency and of the round trip."""
+    extra = {"AWS_ENDPOINT_URL": endpoint} if endpoint else {}
+    fn = Function({"TARGETS": ",".join(TARGETS), "RUST_LOG": "warn", **extra}, release=True)
     client = ssm(SOURCE)
     round_trips = []
     try:
@@ -304,6 +311,38 @@ def events(n, count):
     finally:
         fn.stop()
     return percentiles(latencies), percentiles(round_trips)
+
+
+def depths(proxy):
+    """Sequential round trips per region since the proxy was last asked (it forgets them on answering)."""
+    with urllib.request.urlopen(f"{proxy.url}/__proxy/depths") as answer:
+        return json.loads(answer.read())
+
+
+def depth_per_scenario(proxy):
+    """The round-trip depth of one event per scenario, at the source and at each target, measured by the
+    proxy from its requests' overlaps (not from time): create, update, replay (nothing to write), delete."""
+    fn = Function({"TARGETS": ",".join(TARGETS), "RUST_LOG": "warn", "AWS_ENDPOINT_URL": proxy.url}, release=True)
+    client = ssm(SOURCE)
+    probe = "/bench/app/depth-probe"
+    rows = []
+    try:
+        fn.invoke(change("Update", name(0)))  # cold start: STS, clients
+        for scenario, write in [("create", lambda: client.put_parameter(
+                                    Name=probe, Value="v1", Type="String", Tags=[{"Key": "replicate", "Value": "yes"}])),
+                                ("update", lambda: client.put_parameter(Name=probe, Value="v2", Type="String",
+                                                                        Overwrite=True)),
+                                ("replay", lambda: None),
+                                ("delete", lambda: client.delete_parameter(Name=probe))]:
+            write()
+            depths(proxy)  # forget what came before
+            operation = {"create": "Create", "delete": "Delete"}.get(scenario, "Update")
+            fn.invoke(change(operation, probe))
+            d = depths(proxy)
+            rows.append((scenario, d.get(SOURCE, 0), [d.get(t, 0) for t in TARGETS]))
+    finally:
+        fn.stop()
+    return rows
 
 
 def percentiles(values):
@@ -350,6 +389,13 @@ def main():
             print(f"{label} N={n}: {r['summary']}", file=sys.stderr)
     # The events use the last size's store (its replicas exist); the sparse selection resets it afterwards.
     (p50, p99), (rt50, rt99) = events(sizes[0], args.events)
+    # The same events with the targets a region away: every target request held TARGET_DELAY_MS.
+    far = AwsProxy(proxy_exe, "--delay-ms", str(TARGET_DELAY_MS), "--delay-regions", ",".join(TARGETS))
+    try:
+        (f50, f99), (frt50, frt99) = events(sizes[0], args.events, far.url)
+        scenarios = depth_per_scenario(far)
+    finally:
+        far.stop()
     if args.sparse > 0:
         reset()
         t = time.monotonic()
@@ -376,6 +422,19 @@ def main():
     print(f"| {args.events} change events (Lambda binary, cargo-lambda runtime emulator, straight to the "
           f"emulator) | {sizes[0]} | ReplicationLatency (EMF) p50 {p50:.0f} ms, p99 {p99:.0f} ms; invoke round "
           f"trip p50 {rt50:.0f} ms, p99 {rt99:.0f} ms | | | | | | {2 * args.events} | |")
+    print(f"\nChange events with the targets {TARGET_DELAY_MS} ms away (every target request held that long by the "
+          f"proxy, as a cross-region call is; us-east-1 to eu-west-1 is about 75 ms), beside the same events "
+          f"straight to the emulator; and the round trips one event makes, in sequence, per region (measured by "
+          f"the proxy from its requests' overlaps, not from time):\n")
+    print("| events | ReplicationLatency p50 | p99 | invoke round trip p50 | p99 |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| {args.events} updates, straight to the emulator | {p50:.0f} ms | {p99:.0f} ms | {rt50:.0f} ms | {rt99:.0f} ms |")
+    print(f"| {args.events} updates, targets {TARGET_DELAY_MS} ms away | {f50:.0f} ms | {f99:.0f} ms | {frt50:.0f} ms "
+          f"| {frt99:.0f} ms |")
+    print("\n| scenario | sequential round trips at the source | at each target |")
+    print("|---|---:|---|")
+    for scenario, source, targets in scenarios:
+        print(f"| {scenario} | {source} | {', '.join(f'{t} {d}' for t, d in zip(TARGETS, targets))} |")
     print(f"\nEmpty DescribeParameters pages the AWS-behaviour layer injected (counted in the calls above): "
           f"{'; '.join(empty)}.")
     if len(sizes) > 1:

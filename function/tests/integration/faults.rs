@@ -59,6 +59,8 @@ pub struct Faults {
     pub seed: u64,
     pub rates: Vec<(&'static [&'static str], Fault, f64)>,
     pub latency: Option<(Duration, f64)>,
+    /// The regions the latency applies to (empty: every region), as a region far away would be slower.
+    pub latency_regions: Vec<String>,
 }
 
 impl Faults {
@@ -91,8 +93,17 @@ impl Faults {
         None
     }
 
+    /// The latency only for requests signed for one of `regions`.
+    pub fn in_regions(mut self, regions: &[&str]) -> Self {
+        self.latency_regions = regions.iter().map(|r| (*r).to_owned()).collect();
+        self
+    }
+
     fn delay(&self, operation: &str, region: &str, body: &[u8], nth: u64) -> Option<Duration> {
         let (delay, rate) = self.latency?;
+        if !self.latency_regions.is_empty() && !self.latency_regions.iter().any(|r| r == region) {
+            return None;
+        }
         (unit(self.seed, operation, region, body, nth, 1) < rate).then_some(delay)
     }
 }
@@ -425,6 +436,19 @@ fn serve(
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
     while let Some((head, body)) = read_message(&mut reader) {
+        // The proxy's own question, not an AWS request: how deep each region's requests went since the last
+        // time it was asked (then forgotten). For `make bench`, which runs the proxy as a program.
+        if head.first().is_some_and(|line| line.starts_with("GET /__proxy/depths ")) {
+            let depths: BTreeMap<String, usize> = {
+                let mut s = state.lock().unwrap();
+                let spans = std::mem::take(&mut s.spans);
+                spans.into_iter().map(|(region, spans)| (region, depth_of(spans))).collect()
+            };
+            if client.write_all(&json_ok(&serde_json::json!(depths)).to_bytes()).is_err() {
+                return;
+            }
+            continue;
+        }
         let arrived = Instant::now();
         let request = Request::parse(head, body);
         let region = request.region.clone();
@@ -574,4 +598,13 @@ pub(crate) fn send(upstream: &str, head: &[String], body: &[u8]) -> Response {
     let (head, body) = read_message(&mut reader).unwrap();
     let status = head.first().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
     Response { status, head, body }
+}
+
+#[test]
+fn latency_in_regions_holds_only_requests_signed_for_those_regions() {
+    let faults = Faults::default().with_latency(Duration::from_millis(75), 1.0).in_regions(&["us-east-2"]);
+    assert_eq!(faults.delay("GetParameter", "us-east-2", b"{}", 0), Some(Duration::from_millis(75)));
+    assert_eq!(faults.delay("GetParameter", "us-east-1", b"{}", 0), None);
+    let everywhere = Faults::default().with_latency(Duration::from_millis(75), 1.0);
+    assert_eq!(everywhere.delay("GetParameter", "us-east-1", b"{}", 0), Some(Duration::from_millis(75)));
 }
