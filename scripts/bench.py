@@ -289,7 +289,9 @@ def events(n, count, endpoint=None):
         warm = len(emf_lines(fn.output()))
         for k in range(count):
             i = (k * 4) % n
-            client.put_parameter(Name=name(i), Value=f"event-{k}", Type="String", Overwrite=True)
+            # A value of this run's own: a second run over the same names must still change them.
+            client.put_parameter(Name=name(i), Value=f"event-{'far' if endpoint else 'near'}-{k}", Type="String",
+                                 Overwrite=True)
             # Stamped once the source write is done, as EventBridge stamps the change.
             event = change("Update", name(i))
             started = time.monotonic()
